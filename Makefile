@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## sample files -> dlt -> DuckDB raw -> dbt build -> summary
+	$(BIN)/warehouse demo
+
+test: $(STAMP) lint  ## lint, then the whole test suite (PostgreSQL tests skip if no server)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && WAREHOUSE_DUCKDB=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint models
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	cd dbt_project && WAREHOUSE_DUCKDB=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff fix models
+
+clean:
+	rm -rf $(VENV) data dbt_project/target dbt_project/logs

@@ -1,0 +1,69 @@
+-- One row per marketplace seller: latest name and type (each from the most
+-- recent delivery that carries it) and the countries it sold in.
+with accepted_rows as (
+    select * from {{ ref('int_sales_rows_validated') }}
+    where rejection_reason is null
+),
+
+{% set newest_first -%}
+    load_id desc, file_modified_at desc, file_name desc,
+    report_date desc, source_row_number desc
+{%- endset %}
+{% set seller_key = 'marketplace_code, seller_id' %}
+
+latest as (
+    select
+        marketplace_code,
+        seller_id,
+        {{ latest_non_null('seller_name', seller_key, newest_first) }}
+            as seller_name,
+        {{ latest_non_null('seller_type', seller_key, newest_first) }}
+            as seller_type,
+        min(report_date) over (partition by {{ seller_key }}) as first_report_date,
+        max(report_date) over (partition by {{ seller_key }}) as last_report_date,
+        row_number() over (
+            partition by {{ seller_key }} order by {{ newest_first }}
+        ) as recency
+    from accepted_rows
+),
+
+seller_countries as (
+    select distinct
+        marketplace_code,
+        seller_id,
+        country_code
+    from accepted_rows
+),
+
+countries_active as (
+    select
+        marketplace_code,
+        seller_id,
+        count(*) as country_count,
+        {{ dbt.listagg('country_code', "','", 'order by country_code') }}
+            as countries_active
+    from seller_countries
+    group by marketplace_code, seller_id
+),
+
+final as (
+    select
+        cast(latest.marketplace_code as {{ dbt.type_string() }})
+            as marketplace_code,
+        cast(latest.seller_id as {{ dbt.type_string() }}) as seller_id,
+        cast(latest.seller_name as {{ dbt.type_string() }}) as seller_name,
+        cast(latest.seller_type as {{ dbt.type_string() }}) as seller_type,
+        cast(countries_active.countries_active as {{ dbt.type_string() }})
+            as countries_active,
+        cast(countries_active.country_count as bigint) as country_count,
+        latest.first_report_date,
+        latest.last_report_date
+    from latest
+    inner join countries_active
+        on
+            latest.marketplace_code = countries_active.marketplace_code
+            and latest.seller_id = countries_active.seller_id
+    where latest.recency = 1
+)
+
+select * from final

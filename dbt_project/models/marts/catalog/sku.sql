@@ -1,0 +1,46 @@
+-- One row per marketplace SKU with its latest known attributes: each
+-- attribute comes from the most recent delivery that carries it.
+with accepted_rows as (
+    select * from {{ ref('int_sales_rows_validated') }}
+    where rejection_reason is null
+),
+
+{% set newest_first -%}
+    load_id desc, file_modified_at desc, file_name desc,
+    report_date desc, source_row_number desc
+{%- endset %}
+{% set sku_key = 'marketplace_code, sku_id' %}
+
+latest as (
+    select
+        marketplace_code,
+        sku_id,
+        {{ latest_non_null('sku_name', sku_key, newest_first) }} as sku_name,
+        {{ latest_non_null('brand', sku_key, newest_first) }} as brand,
+        {{ latest_non_null('category', sku_key, newest_first) }} as category,
+        {{ latest_non_null('barcode', sku_key, newest_first) }} as barcode,
+        {{ latest_non_null('unit_price', sku_key, newest_first) }} as unit_price,
+        min(report_date) over (partition by {{ sku_key }}) as first_report_date,
+        max(report_date) over (partition by {{ sku_key }}) as last_report_date,
+        row_number() over (
+            partition by {{ sku_key }} order by {{ newest_first }}
+        ) as recency
+    from accepted_rows
+),
+
+final as (
+    select
+        cast(marketplace_code as {{ dbt.type_string() }}) as marketplace_code,
+        cast(sku_id as {{ dbt.type_string() }}) as sku_id,
+        cast(sku_name as {{ dbt.type_string() }}) as sku_name,
+        cast(brand as {{ dbt.type_string() }}) as brand,
+        cast(category as {{ dbt.type_string() }}) as category,
+        cast(barcode as {{ dbt.type_string() }}) as barcode,
+        cast(unit_price as decimal(18, 4)) as unit_price,
+        first_report_date,
+        last_report_date
+    from latest
+    where recency = 1
+)
+
+select * from final

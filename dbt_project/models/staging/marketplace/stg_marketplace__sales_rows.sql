@@ -1,0 +1,73 @@
+-- Delivered rows, trimmed and typed. A value that does not fit its type is
+-- null in the typed column and kept as text in the *_text column, so the
+-- validation downstream can say what was wrong.
+with source as (
+    select * from {{ source('marketplace', 'marketplace_sales_rows') }}
+),
+
+trimmed as (
+    select
+        _source_file_hash as file_hash,
+        _source_file_name as file_name,
+        _source_row_number as source_row_number,
+        _malformed_record as malformed_record,
+        _extra_columns as extra_columns,
+        nullif(trim(report_date), '') as report_date_text,
+        nullif(trim(seller_id), '') as seller_id,
+        nullif(trim(sku_id), '') as sku_id,
+        nullif(trim(units_sold), '') as units_sold_text,
+        nullif(trim(gmv), '') as gmv_text,
+        nullif(trim(seller_name), '') as seller_name,
+        lower(nullif(trim(seller_type), '')) as seller_type,
+        nullif(trim(sku_name), '') as sku_name,
+        nullif(trim(brand), '') as brand,
+        nullif(trim(category), '') as category,
+        nullif(trim(barcode), '') as barcode,
+        nullif(trim(unit_price), '') as unit_price_text,
+        upper(nullif(trim(currency), '')) as currency_code,
+        nullif(trim(orders), '') as orders_text,
+        nullif(trim(page_views), '') as page_views_text,
+        nullif(trim(discount), '') as discount_text,
+        -- a retried load must not double a row: file bytes + row are its identity
+        row_number() over (
+            partition by _source_file_hash, _source_row_number
+            order by _source_row_number
+        ) as copy_number
+    from source
+),
+
+typed as (
+    select
+        file_hash,
+        file_name,
+        source_row_number,
+        malformed_record,
+        extra_columns,
+        {{ text_to_date('report_date_text') }} as report_date,
+        seller_id,
+        sku_id,
+        {{ text_to_integer('units_sold_text') }} as units_sold,
+        {{ text_to_decimal('gmv_text') }} as gmv,
+        seller_name,
+        seller_type,
+        sku_name,
+        brand,
+        category,
+        barcode,
+        {{ text_to_decimal('unit_price_text') }} as unit_price,
+        currency_code,
+        {{ text_to_integer('orders_text') }} as orders,
+        {{ text_to_integer('page_views_text') }} as page_views,
+        {{ text_to_decimal('discount_text') }} as discount,
+        report_date_text,
+        units_sold_text,
+        gmv_text,
+        unit_price_text,
+        orders_text,
+        page_views_text,
+        discount_text
+    from trimmed
+    where copy_number = 1
+)
+
+select * from typed

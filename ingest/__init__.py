@@ -1,0 +1,1 @@
+"""Marketplace ingest: dlt sources and pipelines that land delivery files in `raw`."""

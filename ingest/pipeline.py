@@ -1,0 +1,157 @@
+"""Run the marketplace ingest: inbox -> raw, idempotently, with quarantine for bad files."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dlt
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+from . import settings
+from .marketplace import (
+    LOADED,
+    MANIFEST_TABLE,
+    REJECTED,
+    SKIPPED,
+    Delivery,
+    list_inbox,
+    marketplace_source,
+    prepare_deliveries,
+    quarantine,
+)
+
+
+@dataclass
+class IngestReport:
+    files_loaded: int = 0
+    files_skipped: int = 0
+    rows_landed: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    load_id: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"files loaded: {self.files_loaded}, rows landed: {self.rows_landed:,}, "
+            f"skipped as already ingested: {self.files_skipped}, "
+            f"rejected: {len(self.rejected)} ({self.seconds:.1f} s)"
+        ]
+        lines += [f"  rejected {name}: {reason}" for name, reason in self.rejected]
+        return lines
+
+
+def make_pipeline(target: str, name: str = "marketplace") -> dlt.Pipeline:
+    """A dlt pipeline writing to the `raw` dataset of the configured warehouse."""
+    if target == "duckdb":
+        path = settings.duckdb_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        destination = dlt.destinations.duckdb(credentials=str(path))
+    elif target == "postgres":
+        destination = dlt.destinations.postgres(credentials=_postgres_credentials())
+    else:
+        raise ValueError(f"unknown target {target!r}; use one of {settings.TARGETS}")
+    return dlt.pipeline(
+        pipeline_name=f"{name}_{target}_{settings.warehouse_identity(target)}",
+        pipelines_dir=str(settings.dlt_pipelines_dir()),
+        destination=destination,
+        dataset_name=settings.RAW_SCHEMA_NAME,
+    )
+
+
+def _postgres_credentials() -> PostgresCredentials:
+    pg = settings.postgres_settings()
+    credentials = PostgresCredentials()
+    credentials.host, credentials.port = pg.host, pg.port
+    # an empty password is a real value under trust or peer authentication
+    credentials.username, credentials.password = pg.user, pg.password
+    credentials.database = pg.database
+    return credentials
+
+
+def staged_format_for(target: str) -> str:
+    """csv feeds PostgreSQL's COPY directly; DuckDB reads parquet fastest."""
+    return "csv" if target == "postgres" else "parquet"
+
+
+def ingest_marketplace_files(
+    inbox: str, target: str = "duckdb", quiet: bool = False
+) -> IngestReport:
+    started = time.perf_counter()
+    inbox_url = normalize_inbox(inbox)
+    pipeline = make_pipeline(target)
+    finish_interrupted_load(pipeline)
+    report = IngestReport()
+    with tempfile.TemporaryDirectory(prefix="warehouse-ingest-") as workdir:
+        deliveries = prepare_deliveries(
+            list_inbox(inbox_url),
+            ingested_file_hashes(pipeline),
+            Path(workdir),
+            staged_format_for(target),
+            progress=None if quiet else _print_progress,
+        )
+        if deliveries:
+            info = pipeline.run(marketplace_source(deliveries, staged_format_for(target)))
+            report.load_id = info.loads_ids[0] if info.loads_ids else None
+    # move bad files only once everything else is safely loaded
+    for delivery in deliveries:
+        if delivery.status == REJECTED:
+            quarantine(delivery, inbox_url)
+    _tally(report, deliveries)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def normalize_inbox(inbox: str) -> str:
+    if "://" in inbox:
+        return inbox
+    path = Path(inbox).resolve()
+    if not path.is_dir():
+        raise FileNotFoundError(f"inbox {path} is not a folder")
+    return path.as_uri()
+
+
+def finish_interrupted_load(pipeline: dlt.Pipeline) -> None:
+    """A run killed mid-load leaves a package behind; load it before deciding what is new."""
+    if pipeline.has_pending_data:
+        pipeline.normalize()
+        pipeline.load()
+
+
+def ingested_file_hashes(pipeline: dlt.Pipeline) -> set[str]:
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name(MANIFEST_TABLE)
+            rows = client.execute_sql(
+                f"select distinct file_hash from {table} where status = '{LOADED}'"  # noqa: S608
+            )
+    except DatabaseUndefinedRelation:
+        return set()
+    return {row[0] for row in rows or []}
+
+
+def _tally(report: IngestReport, deliveries: list[Delivery]) -> None:
+    for delivery in deliveries:
+        if delivery.status == LOADED:
+            report.files_loaded += 1
+            report.rows_landed += delivery.row_count or 0
+        elif delivery.status == SKIPPED:
+            report.files_skipped += 1
+        else:
+            report.rejected.append((delivery.file_name, delivery.reason or "rejected"))
+
+
+def _print_progress(index: int, total: int, delivery: Delivery) -> None:
+    if delivery.status == LOADED:
+        outcome = f"{delivery.row_count:,} rows"
+    else:
+        outcome = f"{delivery.status}: {delivery.reason}"
+    print(f"  [{index}/{total}] {delivery.file_name}: {outcome}", file=sys.stderr)

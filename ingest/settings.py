@@ -1,0 +1,79 @@
+"""Where the warehouse lives, read from the environment (never from literals or logs).
+
+DuckDB: `WAREHOUSE_DUCKDB` (default `data/warehouse.duckdb` under the project).
+PostgreSQL: the standard libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+TARGETS = ("duckdb", "postgres")
+RAW_SCHEMA_NAME = "raw"
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+    def __repr__(self) -> str:  # keep the password out of logs and tracebacks
+        return (
+            f"PostgresSettings(host={self.host!r}, port={self.port}, user={self.user!r}, "
+            f"database={self.database!r})"
+        )
+
+
+def duckdb_path() -> Path:
+    configured = os.environ.get("WAREHOUSE_DUCKDB")
+    path = Path(configured) if configured else PROJECT_ROOT / "data" / "warehouse.duckdb"
+    return path.resolve()
+
+
+def postgres_settings() -> PostgresSettings:
+    return PostgresSettings(
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=int(os.environ.get("PGPORT", "5432")),
+        user=os.environ.get("PGUSER", "postgres"),
+        password=os.environ.get("PGPASSWORD", ""),
+        database=os.environ.get("PGDATABASE", "warehouse"),
+    )
+
+
+def warehouse_identity(target: str) -> str:
+    """A short stable name for the warehouse a target points at (for local dlt state)."""
+    if target == "duckdb":
+        where = str(duckdb_path())
+    else:
+        pg = postgres_settings()
+        where = f"{pg.host}:{pg.port}/{pg.database}"
+    return hashlib.sha256(where.encode()).hexdigest()[:10]
+
+
+def dlt_pipelines_dir() -> Path:
+    configured = os.environ.get("WAREHOUSE_DLT_DIR")
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "data" / ".dlt"
+
+
+def dbt_environment(target: str) -> dict[str, str]:
+    """Environment for dbt: the profile reads these with env_var()."""
+    env = {"WAREHOUSE_DUCKDB": str(duckdb_path())}
+    if target == "postgres":
+        pg = postgres_settings()
+        env |= {
+            "PGHOST": pg.host,
+            "PGPORT": str(pg.port),
+            "PGUSER": pg.user,
+            "PGDATABASE": pg.database,
+            # DBT_ENV_SECRET_ values are scrubbed from dbt's logs
+            "DBT_ENV_SECRET_PGPASSWORD": pg.password,
+        }
+    return env

@@ -1,0 +1,78 @@
+"""Run `dbt build` in-process (one dbt start-up per pipeline run) and summarise it."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from ingest import settings
+
+
+@dataclass
+class BuildReport:
+    success: bool
+    counts: Counter = field(default_factory=Counter)  # (resource type, status) -> nodes
+    failures: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        built = sum(
+            n for (kind, status), n in self.counts.items() if kind in _BUILT and status == "success"
+        )
+        tests = {status: n for (kind, status), n in self.counts.items() if kind in _TESTS}
+        passed = tests.get("pass", 0)
+        line = f"dbt build: {built} models/seeds/snapshots built, {passed} tests passed" + "".join(
+            f", {n} {status}" for status, n in sorted(tests.items()) if status != "pass"
+        )
+        return [line] + [f"  failed: {name}" for name in self.failures]
+
+
+_BUILT = {"model", "seed", "snapshot"}
+_TESTS = {"test", "unit_test"}
+
+
+def dbt_build(target: str, extra_args: list[str] | None = None, quiet: bool = False) -> BuildReport:
+    from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
+
+    args = [
+        "build",
+        "--project-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--target",
+        target,
+    ]
+    if quiet:
+        args.append("--quiet")
+    with _environment(settings.dbt_environment(target)):
+        result = dbtRunner().invoke(args + (extra_args or []))
+    return _report(result)
+
+
+def _report(result) -> BuildReport:
+    report = BuildReport(success=bool(result.success))
+    for node_result in getattr(result.result, "results", None) or []:
+        kind = str(node_result.node.resource_type)
+        status = str(node_result.status)
+        report.counts[(kind, status)] += 1
+        if status in {"error", "fail"}:
+            report.failures.append(f"{kind} {node_result.node.name}: {status}")
+    if result.exception is not None:
+        report.failures.append(f"dbt could not run: {result.exception}")
+    return report
+
+
+@contextmanager
+def _environment(values: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

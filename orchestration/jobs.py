@@ -1,0 +1,90 @@
+"""The jobs the CLI (and later a scheduler) runs: ingest, build, run, demo.
+
+Exit codes: 0 all good; 1 a step failed (dbt error, crash); 3 everything that
+could load did, but some input was rejected (see the summary and _quarantine/).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest import settings
+from ingest.pipeline import IngestReport, ingest_marketplace_files, make_pipeline
+
+from .dbt_build import BuildReport, dbt_build
+
+EXIT_OK, EXIT_FAILED, EXIT_REJECTED_INPUT = 0, 1, 3
+
+
+@dataclass
+class RunSummary:
+    ingests: list[IngestReport] = field(default_factory=list)
+    build: BuildReport | None = None
+    rejected_rows: int | None = None
+
+    @property
+    def rejected_files(self) -> int:
+        return sum(len(report.rejected) for report in self.ingests)
+
+    def exit_code(self) -> int:
+        if self.build is not None and not self.build.success:
+            return EXIT_FAILED
+        return EXIT_REJECTED_INPUT if self.rejected_files else EXIT_OK
+
+    def print(self) -> None:
+        print("\nSummary")
+        for report in self.ingests:
+            for line in report.lines():
+                print(f"  ingest {line}" if not line.startswith("  ") else f"  {line}")
+        if self.build is not None:
+            for line in self.build.lines():
+                print(f"  {line}")
+        if self.rejected_rows is not None:
+            print(
+                f"  rows rejected by validation: {self.rejected_rows} "
+                "(query marts.marketplace_rejected_rows for file, row and reason)"
+            )
+
+
+def ingest(inbox: str, target: str, summary: RunSummary) -> None:
+    print(f"Ingesting {inbox} into {target} raw ...", file=sys.stderr)
+    summary.ingests.append(ingest_marketplace_files(inbox, target))
+
+
+def build(target: str, summary: RunSummary, quiet: bool = False) -> None:
+    print(f"Running dbt build on {target} ...", file=sys.stderr)
+    summary.build = dbt_build(target, quiet=quiet)
+    if summary.build.success:
+        summary.rejected_rows = count_rejected_rows(target)
+
+
+def count_rejected_rows(target: str) -> int | None:
+    try:
+        with make_pipeline(target).sql_client() as client:
+            rows = client.execute_sql("select count(*) from marts.marketplace_rejected_rows")
+    except Exception:  # the summary must not fail the run; the mart may not be built yet
+        return None
+    return int(rows[0][0]) if rows else None
+
+
+def demo(target: str, inbox: str | None = None) -> RunSummary:
+    """Write sample deliveries, ingest them in two batches (originals, then
+    corrected re-deliveries), build the marts and summarise."""
+    from samples.marketplace_files import write_redeliveries, write_sample_inbox
+
+    demo_inbox = Path(inbox) if inbox else settings.PROJECT_ROOT / "data" / "demo_inbox"
+    shutil.rmtree(demo_inbox, ignore_errors=True)
+    summary = RunSummary()
+    written = write_sample_inbox(demo_inbox)
+    print(
+        f"Wrote {len(written)} sample files (some bad on purpose) to {demo_inbox}", file=sys.stderr
+    )
+    ingest(str(demo_inbox), target, summary)
+    written = write_redeliveries(demo_inbox)
+    print(f"Wrote {len(written)} corrected re-deliveries", file=sys.stderr)
+    ingest(str(demo_inbox), target, summary)
+    build(target, summary)
+    return summary

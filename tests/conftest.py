@@ -1,0 +1,87 @@
+"""Shared fixtures: a throw-away warehouse per test, on DuckDB or on PostgreSQL.
+
+PostgreSQL tests create their own database and drop it afterwards; they never
+touch a database they did not create. Without a server they are skipped, unless
+REQUIRE_POSTGRES=1 (as in CI), which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+PG_DEFAULTS = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres"}
+
+
+def _pg_connect(database: str = "postgres"):
+    settings = {name: os.environ.get(name, value) for name, value in PG_DEFAULTS.items()}
+    return psycopg2.connect(
+        host=settings["PGHOST"],
+        port=int(settings["PGPORT"]),
+        user=settings["PGUSER"],
+        password=os.environ.get("PGPASSWORD", ""),
+        dbname=database,
+        connect_timeout=5,
+    )
+
+
+@pytest.fixture
+def duckdb_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty DuckDB warehouse file and dlt state folder for one test."""
+    path = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE_DUCKDB", str(path))
+    monkeypatch.setenv("WAREHOUSE_DLT_DIR", str(tmp_path / "dlt"))
+    return path
+
+
+@pytest.fixture
+def postgres_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A PostgreSQL database created for this test and dropped after it."""
+    try:
+        admin = _pg_connect()
+    except psycopg2.OperationalError as error:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but unreachable: {error}")
+        pytest.skip(f"PostgreSQL not reachable: {error}")
+    admin.autocommit = True
+    name = f"warehouse_test_{uuid.uuid4().hex[:12]}"
+    with admin.cursor() as cursor:
+        cursor.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    for variable, value in PG_DEFAULTS.items():
+        monkeypatch.setenv(variable, os.environ.get(variable, value))
+    monkeypatch.setenv("PGDATABASE", name)
+    monkeypatch.setenv("WAREHOUSE_DLT_DIR", str(tmp_path / "dlt"))
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+        admin.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest) -> str:
+    """Run the test once per target; returns the target name."""
+    request.getfixturevalue(f"{request.param}_warehouse")
+    return request.param
+
+
+def query(target: str, statement: str) -> list[tuple]:
+    """Read from the test's warehouse (statements here are test constants)."""
+    if target == "duckdb":
+        import duckdb
+
+        with duckdb.connect(os.environ["WAREHOUSE_DUCKDB"]) as connection:
+            return connection.execute(statement).fetchall()
+    with _pg_connect(os.environ["PGDATABASE"]) as connection, connection.cursor() as cursor:
+        cursor.execute(statement)
+        rows = cursor.fetchall()
+    connection.close()
+    return rows

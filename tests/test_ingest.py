@@ -1,0 +1,95 @@
+"""The dlt ingest against a real destination: lineage, manifest, idempotency, quarantine."""
+
+import os
+from pathlib import Path
+
+from conftest import query
+
+from ingest.pipeline import ingest_marketplace_files
+
+HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
+
+
+def make_inbox(tmp_path: Path) -> Path:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "GDN_SG_2026-11-01.csv").write_text(
+        f"{HEADER}\n2026-11-01,S1,K1,1,10\n2026-11-01,S1,K2,2,20\n"
+    )
+    (inbox / "SEV_TH_2026-11-01.csv").write_text(f"{HEADER}\n2026-11-01,S9,K9,5,50\n")
+    (inbox / "notes.txt").write_text("not a delivery")
+    (inbox / "GDN_PH_no-gmv.csv").write_text("report_date,seller_id,sku_id,units_sold\nx,y,z,1\n")
+    return inbox
+
+
+def test_ingest_lands_rows_with_lineage_and_a_manifest(warehouse, tmp_path):
+    inbox = make_inbox(tmp_path)
+    report = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+
+    assert (report.files_loaded, report.rows_landed, report.files_skipped) == (2, 3, 0)
+    assert sorted(name for name, _ in report.rejected) == ["GDN_PH_no-gmv.csv", "notes.txt"]
+    rows = query(
+        warehouse,
+        "select _source_file_name, _source_row_number, sku_id, gmv, _source_file_hash "
+        "from raw.marketplace_sales_rows order by 1, 2",
+    )
+    assert [row[:4] for row in rows] == [
+        ("GDN_SG_2026-11-01.csv", 2, "K1", "10"),
+        ("GDN_SG_2026-11-01.csv", 3, "K2", "20"),
+        ("SEV_TH_2026-11-01.csv", 2, "K9", "50"),
+    ]
+    assert all(len(row[4]) == 64 for row in rows)
+    manifest = query(
+        warehouse,
+        "select file_name, status, marketplace_code, country_code, row_count, size_bytes, "
+        "reason, _dlt_load_id from raw.marketplace_files order by file_name",
+    )
+    by_name = {row[0]: row for row in manifest}
+    assert by_name["GDN_SG_2026-11-01.csv"][1:5] == ("loaded", "GDN", "SG", 2)
+    assert by_name["GDN_SG_2026-11-01.csv"][5] == (inbox / "GDN_SG_2026-11-01.csv").stat().st_size
+    assert by_name["notes.txt"][1] == "rejected"
+    assert "missing required column(s): gmv" in by_name["GDN_PH_no-gmv.csv"][6]
+    assert len({row[7] for row in manifest}) == 1  # one run, one load id
+
+
+def test_rejected_files_move_to_quarantine_with_a_reason_file(duckdb_warehouse, tmp_path):
+    inbox = make_inbox(tmp_path)
+    ingest_marketplace_files(str(inbox), "duckdb", quiet=True)
+
+    quarantine = inbox / "_quarantine"
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == [
+        "GDN_SG_2026-11-01.csv",
+        "SEV_TH_2026-11-01.csv",
+    ]
+    assert (quarantine / "notes.txt").read_text() == "not a delivery"
+    assert "does not match" in (quarantine / "notes.txt.reason").read_text()
+    assert "gmv" in (quarantine / "GDN_PH_no-gmv.csv.reason").read_text()
+
+
+def test_reingesting_the_same_bytes_lands_nothing_but_a_changed_file_is_new(warehouse, tmp_path):
+    inbox = make_inbox(tmp_path)
+    ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+
+    again = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    assert (again.files_loaded, again.rows_landed, again.files_skipped) == (0, 0, 2)
+    assert query(warehouse, "select count(*) from raw.marketplace_sales_rows") == [(3,)]
+
+    (inbox / "GDN_SG_2026-11-01.csv").write_text(f"{HEADER}\n2026-11-01,S1,K1,7,70\n")
+    os.utime(inbox / "GDN_SG_2026-11-01.csv", (2_000_000_000, 2_000_000_000))
+    changed = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    assert (changed.files_loaded, changed.rows_landed, changed.files_skipped) == (1, 1, 1)
+    assert query(warehouse, "select count(*) from raw.marketplace_sales_rows") == [(4,)]
+    statuses = query(
+        warehouse, "select status, count(*) from raw.marketplace_files group by 1 order by 1"
+    )
+    assert statuses == [("loaded", 3), ("rejected", 2), ("skipped", 3)]
+
+
+def test_identical_bytes_under_two_names_in_one_batch_land_once(duckdb_warehouse, tmp_path):
+    inbox = make_inbox(tmp_path)
+    copy = inbox / "GDN_SG_2026-11-01_copy.csv"
+    copy.write_bytes((inbox / "GDN_SG_2026-11-01.csv").read_bytes())
+    os.utime(copy, (2_000_000_000, 2_000_000_000))  # processed after the original
+    report = ingest_marketplace_files(str(inbox), "duckdb", quiet=True)
+    assert (report.files_loaded, report.files_skipped) == (2, 1)
+    assert query("duckdb", "select count(*) from raw.marketplace_sales_rows") == [(3,)]
