@@ -18,7 +18,8 @@ ELT warehouse for marketplace sales files.
   warehouse run --inbox data/inbox        both, in that order
   warehouse demo                          sample files -> raw -> marts, on DuckDB
 
-Targets: duckdb (default; file WAREHOUSE_DUCKDB, default data/warehouse.duckdb)
+Every command takes --target duckdb (default; file $WAREHOUSE_DUCKDB,
+default data/warehouse.duckdb)
 or postgres (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
 Exit codes: 0 ok, 1 a step failed, 3 input was rejected (the rest loaded).
 """

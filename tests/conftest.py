@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -30,18 +31,18 @@ def _pg_connect(database: str = "postgres"):
     )
 
 
-@pytest.fixture
-def duckdb_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty DuckDB warehouse file and dlt state folder for one test."""
-    path = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("WAREHOUSE_DUCKDB", str(path))
-    monkeypatch.setenv("WAREHOUSE_DLT_DIR", str(tmp_path / "dlt"))
-    return path
+@contextmanager
+def duckdb_env(folder: Path):
+    """Environment for an empty DuckDB warehouse file and dlt state in `folder`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WAREHOUSE_DUCKDB", str(folder / "warehouse.duckdb"))
+        patch.setenv("WAREHOUSE_DLT_DIR", str(folder / "dlt"))
+        yield folder / "warehouse.duckdb"
 
 
-@pytest.fixture
-def postgres_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A PostgreSQL database created for this test and dropped after it."""
+@contextmanager
+def postgres_env(folder: Path):
+    """A PostgreSQL database created for the caller and dropped afterwards."""
     try:
         admin = _pg_connect()
     except psycopg2.OperationalError as error:
@@ -52,12 +53,13 @@ def postgres_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     name = f"warehouse_test_{uuid.uuid4().hex[:12]}"
     with admin.cursor() as cursor:
         cursor.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    for variable, value in PG_DEFAULTS.items():
-        monkeypatch.setenv(variable, os.environ.get(variable, value))
-    monkeypatch.setenv("PGDATABASE", name)
-    monkeypatch.setenv("WAREHOUSE_DLT_DIR", str(tmp_path / "dlt"))
     try:
-        yield name
+        with pytest.MonkeyPatch.context() as patch:
+            for variable, value in PG_DEFAULTS.items():
+                patch.setenv(variable, os.environ.get(variable, value))
+            patch.setenv("PGDATABASE", name)
+            patch.setenv("WAREHOUSE_DLT_DIR", str(folder / "dlt"))
+            yield name
     finally:
         with admin.cursor() as cursor:
             cursor.execute(
@@ -66,11 +68,26 @@ def postgres_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         admin.close()
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def warehouse(request: pytest.FixtureRequest) -> str:
-    """Run the test once per target; returns the target name."""
-    request.getfixturevalue(f"{request.param}_warehouse")
-    return request.param
+WAREHOUSES = {"duckdb": duckdb_env, "postgres": postgres_env}
+
+
+@pytest.fixture
+def duckdb_warehouse(tmp_path: Path):
+    with duckdb_env(tmp_path) as path:
+        yield path
+
+
+@pytest.fixture
+def postgres_warehouse(tmp_path: Path):
+    with postgres_env(tmp_path) as name:
+        yield name
+
+
+@pytest.fixture(params=list(WAREHOUSES))
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path):
+    """Run the test once per target, in a fresh warehouse; returns the target name."""
+    with WAREHOUSES[request.param](tmp_path):
+        yield request.param
 
 
 def query(target: str, statement: str) -> list[tuple]:

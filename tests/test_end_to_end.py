@@ -8,7 +8,7 @@ pandas model of the contract computes from the same files.
 from decimal import Decimal
 
 import pytest
-from conftest import query
+from conftest import WAREHOUSES, query
 from reference import Expected
 
 from ingest.pipeline import ingest_marketplace_files
@@ -16,20 +16,22 @@ from orchestration.dbt_build import dbt_build
 from samples.marketplace_files import write_redeliveries, write_sample_inbox
 
 
-@pytest.fixture
-def built_warehouse(warehouse, tmp_path):
-    """Ingest batch 1, ingest batch 2, dbt build; returns the target and the expectation."""
-    inbox = tmp_path / "inbox"
+@pytest.fixture(scope="module", params=list(WAREHOUSES))
+def built_warehouse(request, tmp_path_factory):
+    """Two ingest + incremental build rounds, as in production: the originals,
+    then corrected re-deliveries. Returns the target and the expectation."""
+    folder = tmp_path_factory.mktemp(request.param)
+    inbox = folder / "inbox"
     expected = Expected()
-    write_sample_inbox(inbox)
-    expected.add_batch(inbox)
-    first = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
-    write_redeliveries(inbox)
-    expected.add_batch(inbox)
-    second = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
-    build = dbt_build(warehouse, quiet=True)
-    assert build.success, build.lines()
-    return warehouse, expected, (first, second)
+    with WAREHOUSES[request.param](folder):
+        reports = []
+        for write_batch in (write_sample_inbox, write_redeliveries):
+            write_batch(inbox)
+            expected.add_batch(inbox)
+            reports.append(ingest_marketplace_files(str(inbox), request.param, quiet=True))
+            build = dbt_build(request.param, quiet=True)
+            assert build.success, build.lines()
+        yield request.param, expected, reports
 
 
 def test_marts_reconcile_with_an_independent_model_of_the_contract(built_warehouse):
@@ -106,3 +108,28 @@ def test_dimensions_carry_the_latest_delivered_attributes(built_warehouse):
     assert {(m, s): n for m, s, n in sellers if n is not None} == latest_seller
     accepted_keys = {(r["marketplace_code"], r["sku_id"]) for r in expected.accepted}
     assert {(m, s) for m, s, _, _ in skus} == accepted_keys
+
+
+def test_incremental_builds_equal_a_full_refresh(built_warehouse):
+    target, _, _ = built_warehouse
+    statement = (
+        "select marketplace_code, country_code, report_date, seller_id, sku_id, units_sold, "
+        "gmv, gmv_usd, source_load_id from marts.sku_sales order by 1, 2, 3, 4, 5"
+    )
+    incremental = query(target, statement)
+    build = dbt_build(target, ["--full-refresh", "--select", "sku_sales"], quiet=True)
+    assert build.success, build.lines()
+    assert query(target, statement) == incremental
+
+
+def test_snapshots_keep_the_history_of_changed_attributes(built_warehouse):
+    target, _, _ = built_warehouse
+    # the re-delivery renames two SKUs and one seller: each has a closed version
+    closed_skus = query(
+        target, "select count(*) from snapshots.sku_snapshot where dbt_valid_to is not null"
+    )
+    closed_sellers = query(
+        target, "select count(*) from snapshots.seller_snapshot where dbt_valid_to is not null"
+    )
+    assert closed_skus[0][0] >= 2
+    assert closed_sellers[0][0] >= 1

@@ -1,11 +1,18 @@
 """The dlt ingest against a real destination: lineage, manifest, idempotency, quarantine."""
 
 import os
+import tempfile
 from pathlib import Path
 
 from conftest import query
 
-from ingest.pipeline import ingest_marketplace_files
+from ingest.marketplace import list_inbox, marketplace_source, prepare_deliveries
+from ingest.pipeline import (
+    ingest_marketplace_files,
+    make_pipeline,
+    normalize_inbox,
+    staged_format_for,
+)
 
 HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
 
@@ -93,3 +100,23 @@ def test_identical_bytes_under_two_names_in_one_batch_land_once(duckdb_warehouse
     report = ingest_marketplace_files(str(inbox), "duckdb", quiet=True)
     assert (report.files_loaded, report.files_skipped) == (2, 1)
     assert query("duckdb", "select count(*) from raw.marketplace_sales_rows") == [(3,)]
+
+
+def test_a_run_killed_before_its_load_is_finished_by_the_next_run(warehouse, tmp_path):
+    inbox = make_inbox(tmp_path)
+    staged_format = staged_format_for(warehouse)
+    pipeline = make_pipeline(warehouse)
+    with tempfile.TemporaryDirectory() as workdir:
+        deliveries = prepare_deliveries(
+            list_inbox(normalize_inbox(str(inbox))), set(), Path(workdir), staged_format
+        )
+        pipeline.extract(marketplace_source(deliveries, staged_format))
+        pipeline.normalize()
+    # the process dies here: a normalized package waits, nothing is in raw yet
+
+    report = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    assert (report.files_loaded, report.files_skipped) == (0, 2)
+    assert query(warehouse, "select count(*) from raw.marketplace_sales_rows") == [(3,)]
+    again = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    assert (again.files_loaded, again.rows_landed) == (0, 0)
+    assert query(warehouse, "select count(*) from raw.marketplace_sales_rows") == [(3,)]

@@ -12,7 +12,10 @@ fx_rates as (
 converted as (
     select
         accepted_rows.*,
-        accepted_rows.gmv / fx_rates.units_per_usd as gmv_usd
+        -- the same precision on every engine (DuckDB divides decimals as doubles)
+        cast(
+            accepted_rows.gmv / fx_rates.units_per_usd as decimal(18, 6)
+        ) as gmv_usd
     from accepted_rows
     left join fx_rates
         on

@@ -48,12 +48,12 @@ countries_active as (
 
 final as (
     select
-        cast(latest.marketplace_code as {{ dbt.type_string() }})
+        cast(latest.marketplace_code as {{ text_type() }})
             as marketplace_code,
-        cast(latest.seller_id as {{ dbt.type_string() }}) as seller_id,
-        cast(latest.seller_name as {{ dbt.type_string() }}) as seller_name,
-        cast(latest.seller_type as {{ dbt.type_string() }}) as seller_type,
-        cast(countries_active.countries_active as {{ dbt.type_string() }})
+        cast(latest.seller_id as {{ text_type() }}) as seller_id,
+        cast(latest.seller_name as {{ text_type() }}) as seller_name,
+        cast(latest.seller_type as {{ text_type() }}) as seller_type,
+        cast(countries_active.countries_active as {{ text_type() }})
             as countries_active,
         cast(countries_active.country_count as bigint) as country_count,
         latest.first_report_date,

@@ -30,12 +30,12 @@ latest as (
 
 final as (
     select
-        cast(marketplace_code as {{ dbt.type_string() }}) as marketplace_code,
-        cast(sku_id as {{ dbt.type_string() }}) as sku_id,
-        cast(sku_name as {{ dbt.type_string() }}) as sku_name,
-        cast(brand as {{ dbt.type_string() }}) as brand,
-        cast(category as {{ dbt.type_string() }}) as category,
-        cast(barcode as {{ dbt.type_string() }}) as barcode,
+        cast(marketplace_code as {{ text_type() }}) as marketplace_code,
+        cast(sku_id as {{ text_type() }}) as sku_id,
+        cast(sku_name as {{ text_type() }}) as sku_name,
+        cast(brand as {{ text_type() }}) as brand,
+        cast(category as {{ text_type() }}) as category,
+        cast(barcode as {{ text_type() }}) as barcode,
         cast(unit_price as decimal(18, 4)) as unit_price,
         first_report_date,
         last_report_date

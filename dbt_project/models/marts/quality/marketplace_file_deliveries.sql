@@ -6,18 +6,18 @@ with manifest as (
 
 final as (
     select
-        cast(file_name as {{ dbt.type_string() }}) as file_name,
-        cast(file_url as {{ dbt.type_string() }}) as file_url,
-        cast(file_hash as {{ dbt.type_string() }}) as file_hash,
+        cast(file_name as {{ text_type() }}) as file_name,
+        cast(file_url as {{ text_type() }}) as file_url,
+        cast(file_hash as {{ text_type() }}) as file_hash,
         cast(size_bytes as bigint) as size_bytes,
         file_modified_at,
-        cast(marketplace_code as {{ dbt.type_string() }}) as marketplace_code,
-        cast(country_code as {{ dbt.type_string() }}) as country_code,
-        cast(status as {{ dbt.type_string() }}) as status,
-        cast(reason as {{ dbt.type_string() }}) as reason,
+        cast(marketplace_code as {{ text_type() }}) as marketplace_code,
+        cast(country_code as {{ text_type() }}) as country_code,
+        cast(status as {{ text_type() }}) as status,
+        cast(reason as {{ text_type() }}) as reason,
         cast(row_count as bigint) as row_count,
         seen_at,
-        cast(load_id as {{ dbt.type_string() }}) as load_id
+        cast(load_id as {{ text_type() }}) as load_id
     from manifest
 )
 

@@ -6,21 +6,21 @@ with validated as (
 
 final as (
     select
-        cast(file_name as {{ dbt.type_string() }}) as file_name,
-        cast(file_hash as {{ dbt.type_string() }}) as file_hash,
+        cast(file_name as {{ text_type() }}) as file_name,
+        cast(file_hash as {{ text_type() }}) as file_hash,
         cast(source_row_number as bigint) as source_row_number,
-        cast(marketplace_code as {{ dbt.type_string() }}) as marketplace_code,
-        cast(country_code as {{ dbt.type_string() }}) as country_code,
-        cast(load_id as {{ dbt.type_string() }}) as load_id,
-        cast(rejection_reason as {{ dbt.type_string() }}) as rejection_reason,
-        cast(report_date_text as {{ dbt.type_string() }}) as report_date,
-        cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        cast(sku_id as {{ dbt.type_string() }}) as sku_id,
-        cast(units_sold_text as {{ dbt.type_string() }}) as units_sold,
-        cast(gmv_text as {{ dbt.type_string() }}) as gmv,
-        cast(currency_code as {{ dbt.type_string() }}) as currency,
-        cast(seller_type as {{ dbt.type_string() }}) as seller_type,
-        cast(malformed_record as {{ dbt.type_string() }}) as malformed_record
+        cast(marketplace_code as {{ text_type() }}) as marketplace_code,
+        cast(country_code as {{ text_type() }}) as country_code,
+        cast(load_id as {{ text_type() }}) as load_id,
+        cast(rejection_reason as {{ text_type() }}) as rejection_reason,
+        cast(report_date_text as {{ text_type() }}) as report_date,
+        cast(seller_id as {{ text_type() }}) as seller_id,
+        cast(sku_id as {{ text_type() }}) as sku_id,
+        cast(units_sold_text as {{ text_type() }}) as units_sold,
+        cast(gmv_text as {{ text_type() }}) as gmv,
+        cast(currency_code as {{ text_type() }}) as currency,
+        cast(seller_type as {{ text_type() }}) as seller_type,
+        cast(malformed_record as {{ text_type() }}) as malformed_record
     from validated
     where rejection_reason is not null
 )

@@ -38,24 +38,24 @@ ranked as (
 
 final as (
     select
-        cast(marketplace_code as {{ dbt.type_string() }}) as marketplace_code,
-        cast(country_code as {{ dbt.type_string() }}) as country_code,
+        cast(marketplace_code as {{ text_type() }}) as marketplace_code,
+        cast(country_code as {{ text_type() }}) as country_code,
         report_date,
-        cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        cast(sku_id as {{ dbt.type_string() }}) as sku_id,
+        cast(seller_id as {{ text_type() }}) as seller_id,
+        cast(sku_id as {{ text_type() }}) as sku_id,
         cast(units_sold as bigint) as units_sold,
         cast(gmv as decimal(18, 4)) as gmv,
-        cast(currency_code as {{ dbt.type_string() }}) as currency_code,
+        cast(currency_code as {{ text_type() }}) as currency_code,
         cast(gmv_usd as decimal(18, 4)) as gmv_usd,
         cast(orders as bigint) as orders,
         cast(page_views as bigint) as page_views,
         cast(discount as decimal(18, 4)) as discount,
         cast(
-            {{ sale_status('units_sold') }} as {{ dbt.type_string() }}
+            {{ sale_status('units_sold') }} as {{ text_type() }}
         ) as sale_status,
-        cast(file_name as {{ dbt.type_string() }}) as source_file_name,
-        cast(file_hash as {{ dbt.type_string() }}) as source_file_hash,
-        cast(load_id as {{ dbt.type_string() }}) as source_load_id
+        cast(file_name as {{ text_type() }}) as source_file_name,
+        cast(file_hash as {{ text_type() }}) as source_file_hash,
+        cast(load_id as {{ text_type() }}) as source_load_id
     from ranked
     where delivery_rank = 1
 )

@@ -1,0 +1,38 @@
+"""The `warehouse` command: its help, and exit codes that say what happened."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import query
+
+from orchestration.cli import main
+
+HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
+
+
+def test_help_is_installed_and_names_every_command():
+    executable = Path(sys.executable).parent / "warehouse"
+    assert executable.exists(), "the package installs a `warehouse` command"
+    result = subprocess.run([str(executable), "--help"], capture_output=True, text=True, check=True)
+    for command in ("ingest", "build", "run", "demo", "--target"):
+        assert command in result.stdout
+
+
+def test_run_exits_0_when_all_input_loads_and_3_when_some_is_rejected(duckdb_warehouse, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "GDN_SG_2026-11-01.csv").write_text(f"{HEADER}\n2026-11-01,S1,K1,2,20.5\n")
+    assert main(["run", "--inbox", str(inbox), "--quiet"]) == 0
+    assert query("duckdb", "select units_sold, gmv from marts.sku_sales") == [(2, 20.5)]
+
+    (inbox / "GDN_XX_bad-country.csv").write_text(f"{HEADER}\n2026-11-01,S1,K1,1,1\n")
+    (inbox / "SEV_TH_2026-11-02.csv").write_text(f"{HEADER}\n2026-11-02,S2,K2,1,3\n")
+    assert main(["run", "--inbox", str(inbox), "--quiet"]) == 3
+    assert query("duckdb", "select count(*) from marts.sku_sales") == [(2,)]
+    assert (inbox / "_quarantine" / "GDN_XX_bad-country.csv.reason").exists()
+
+
+def test_a_missing_inbox_is_an_error_not_a_crash(duckdb_warehouse, tmp_path, capsys):
+    assert main(["ingest", "--inbox", str(tmp_path / "nowhere")]) == 1
+    assert "is not a folder" in capsys.readouterr().err
