@@ -39,6 +39,7 @@ MANIFEST_TABLE = "marketplace_files"
 QUARANTINE_DIR = "_quarantine"
 
 LOADED, REJECTED, SKIPPED = "loaded", "rejected", "skipped"
+STAGED_PART_ROWS = 250_000
 
 SALES_ROWS_COLUMNS = {
     **{name: {"data_type": "text", "nullable": True} for name in RAW_TEXT_COLUMNS},
@@ -70,7 +71,7 @@ class Delivery:
     marketplace_code: str | None = None
     country_code: str | None = None
     row_count: int | None = None
-    staged_path: Path | None = None
+    staged_parts: list[tuple[Path, int]] = field(default_factory=list)  # (file, rows)
     seen_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -136,12 +137,12 @@ def _prepare_one(
         batches = read_delivery(
             local_path, name.extension, Lineage(delivery.file_name, delivery.file_hash)
         )
-        delivery.staged_path = workdir / f"rows.{staged_format}"
-        delivery.row_count = write_staged_file(batches, delivery.staged_path, staged_format)
+        delivery.staged_parts = write_staged_files(batches, workdir, staged_format)
+        delivery.row_count = sum(rows for _, rows in delivery.staged_parts)
     except RejectedFile as rejection:
         delivery.status = REJECTED
         delivery.reason = str(rejection)
-        delivery.staged_path = None
+        delivery.staged_parts = []
     return delivery
 
 
@@ -155,23 +156,47 @@ def _local_copy(item: FileItemDict, workdir: Path) -> Path:
     return target
 
 
-def write_staged_file(batches: Iterator[pa.RecordBatch], path: Path, staged_format: str) -> int:
-    """Stream batches into one file dlt can import; returns the number of rows written."""
-    rows = 0
-    if staged_format == "parquet":
-        writer = pq.ParquetWriter(path, RAW_SCHEMA, compression="zstd")
-    else:
-        writer = pa_csv.CSVWriter(path, RAW_SCHEMA)
+def write_staged_files(
+    batches: Iterator[pa.RecordBatch],
+    workdir: Path,
+    staged_format: str,
+    rows_per_part: int | None = None,
+) -> list[tuple[Path, int]]:
+    """Stream batches into files dlt can import, a new part every `rows_per_part` rows
+    (dlt loads parts in parallel: several COPYs keep both cores busy)."""
+    rows_per_part = rows_per_part or STAGED_PART_ROWS
+    parts: list[tuple[Path, int]] = []
+    writer, rows = None, 0
     try:
         for batch in batches:
+            if writer is None:
+                path = workdir / f"part-{len(parts):04d}.{staged_format}"
+                writer, rows = _staged_writer(path, staged_format), 0
             writer.write_batch(batch)
             rows += batch.num_rows
+            if rows >= rows_per_part:
+                writer.close()
+                parts.append((path, rows))
+                writer = None
+        if writer is not None:
+            writer.close()
+            parts.append((path, rows))
     except BaseException:
-        writer.close()
-        path.unlink(missing_ok=True)
+        if writer is not None:
+            writer.close()
+        for staged in workdir.glob(f"part-*.{staged_format}"):
+            staged.unlink()
         raise
-    writer.close()
-    return rows
+    return [(path, rows) for path, rows in parts if rows]
+
+
+def _staged_writer(path: Path, staged_format: str):
+    if staged_format == "parquet":
+        return pq.ParquetWriter(path, RAW_SCHEMA, compression="zstd")
+    # quote only where needed: fewer bytes for COPY to parse
+    return pa_csv.CSVWriter(
+        path, RAW_SCHEMA, write_options=pa_csv.WriteOptions(quoting_style="needed")
+    )
 
 
 @dlt.source(name="marketplace", max_table_nesting=0)
@@ -181,10 +206,9 @@ def marketplace_source(deliveries: list[Delivery], staged_format: str):
     @dlt.resource(name=SALES_ROWS_TABLE, write_disposition="append", columns=SALES_ROWS_COLUMNS)
     def sales_rows():
         for delivery in deliveries:
-            if delivery.status == LOADED and delivery.staged_path is not None:
-                yield dlt.mark.with_file_import(
-                    str(delivery.staged_path), staged_format, delivery.row_count or 0
-                )
+            if delivery.status == LOADED:
+                for path, rows in delivery.staged_parts:
+                    yield dlt.mark.with_file_import(str(path), staged_format, rows)
 
     @dlt.resource(name=MANIFEST_TABLE, write_disposition="append", columns=MANIFEST_COLUMNS)
     def manifest():

@@ -44,7 +44,7 @@ RAW_SCHEMA = pa.schema(
         pa.field(MALFORMED_RECORD_FIELD, pa.string()),
         pa.field(FILE_NAME_FIELD, pa.string()),
         pa.field(FILE_HASH_FIELD, pa.string()),
-        pa.field(ROW_NUMBER_FIELD, pa.int64()),
+        pa.field(ROW_NUMBER_FIELD, pa.int64(), nullable=False),  # as declared to dlt
     ]
 )
 

@@ -120,3 +120,41 @@ def test_a_run_killed_before_its_load_is_finished_by_the_next_run(warehouse, tmp
     again = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
     assert (again.files_loaded, again.rows_landed) == (0, 0)
     assert query(warehouse, "select count(*) from raw.marketplace_sales_rows") == [(3,)]
+
+
+def test_a_bucket_inbox_is_read_and_quarantined_through_fsspec(duckdb_warehouse, tmp_path):
+    # memory:// goes through the same fsspec code path as s3://, gs:// and az://
+    import uuid
+
+    import fsspec
+
+    bucket = fsspec.filesystem("memory")
+    root = f"/inbox-{uuid.uuid4().hex}"
+    bucket.pipe(f"{root}/GDN_SG_2026-11-01.csv", f"{HEADER}\n2026-11-01,S1,K1,1,10\n".encode())
+    bucket.pipe(f"{root}/notes.txt", b"not a delivery")
+
+    report = ingest_marketplace_files(f"memory://{root}", "duckdb", quiet=True)
+
+    assert (report.files_loaded, report.rows_landed) == (1, 1)
+    assert [name for name, _ in report.rejected] == ["notes.txt"]
+    assert bucket.exists(f"{root}/_quarantine/notes.txt")
+    assert b"does not match" in bucket.cat(f"{root}/_quarantine/notes.txt.reason")
+    assert query("duckdb", "select sku_id from raw.marketplace_sales_rows") == [("K1",)]
+
+
+def test_a_file_staged_in_several_parts_lands_every_row_once(warehouse, tmp_path, monkeypatch):
+    import ingest.marketplace
+    import ingest.readers
+
+    monkeypatch.setattr(ingest.marketplace, "STAGED_PART_ROWS", 2)
+    monkeypatch.setattr(ingest.readers, "CSV_BLOCK_SIZE", 64)  # many small batches
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    lines = [HEADER] + [f"2026-11-01,S1,K{i},1,10" for i in range(25)]
+    (inbox / "GDN_SG_2026-11-01.csv").write_text("\n".join(lines) + "\n")
+
+    report = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+
+    assert report.rows_landed == 25
+    rows = query(warehouse, "select _source_row_number from raw.marketplace_sales_rows")
+    assert sorted(number for (number,) in rows) == list(range(2, 27))
