@@ -52,7 +52,13 @@ _FILE_NAME = re.compile(
 
 
 class RejectedFile(Exception):
-    """A delivery that cannot be loaded at all; the message is the reason users see."""
+    """A delivery that cannot be loaded at all; the message is the reason users see.
+
+    `labels` carries what was learnt of the file before it failed (for the manifest)."""
+
+    def __init__(self, reason: str, labels: dict[str, str | None] | None = None):
+        super().__init__(reason)
+        self.labels = labels or {}
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,48 @@
-"""Run the marketplace ingest: inbox -> raw, idempotently, with quarantine for bad files."""
+"""Run a file ingest (marketplace files, web-shop events): inbox -> raw, idempotently,
+with quarantine for bad files."""
 
 from __future__ import annotations
 
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from . import settings
-from .marketplace import (
+from . import marketplace, settings
+from .files import (
     LOADED,
-    MANIFEST_TABLE,
     REJECTED,
     SKIPPED,
+    Converter,
     Delivery,
     list_inbox,
-    marketplace_source,
     prepare_deliveries,
     quarantine,
+)
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """How one kind of delivery file becomes raw tables."""
+
+    pipeline_name: str
+    manifest_table: str
+    converter: Callable[[str], Converter]  # staged format -> converter
+    source: Callable[[list[Delivery], str], Any]  # (deliveries, staged format) -> dlt source
+
+
+MARKETPLACE = FileSource(
+    marketplace.PIPELINE_NAME,
+    marketplace.MANIFEST_TABLE,
+    marketplace.converter,
+    marketplace.marketplace_source,
 )
 
 
@@ -85,21 +105,26 @@ def staged_format_for(target: str) -> str:
 def ingest_marketplace_files(
     inbox: str, target: str = "duckdb", quiet: bool = False
 ) -> IngestReport:
+    return ingest_files(MARKETPLACE, inbox, target, quiet)
+
+
+def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = False) -> IngestReport:
     started = time.perf_counter()
     inbox_url = normalize_inbox(inbox)
-    pipeline = make_pipeline(target)
+    pipeline = make_pipeline(target, source.pipeline_name)
     finish_interrupted_load(pipeline)
+    staged_format = staged_format_for(target)
     report = IngestReport()
     with tempfile.TemporaryDirectory(prefix="warehouse-ingest-") as workdir:
         deliveries = prepare_deliveries(
             list_inbox(inbox_url),
-            ingested_file_hashes(pipeline),
+            ingested_file_hashes(pipeline, source.manifest_table),
             Path(workdir),
-            staged_format_for(target),
+            source.converter(staged_format),
             progress=None if quiet else _print_progress,
         )
         if deliveries:
-            info = pipeline.run(marketplace_source(deliveries, staged_format_for(target)))
+            info = pipeline.run(source.source(deliveries, staged_format))
             report.load_id = info.loads_ids[0] if info.loads_ids else None
     # move bad files only once everything else is safely loaded
     for delivery in deliveries:
@@ -126,10 +151,10 @@ def finish_interrupted_load(pipeline: dlt.Pipeline) -> None:
         pipeline.load()
 
 
-def ingested_file_hashes(pipeline: dlt.Pipeline) -> set[str]:
+def ingested_file_hashes(pipeline: dlt.Pipeline, manifest_table: str) -> set[str]:
     try:
         with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name(MANIFEST_TABLE)
+            table = client.make_qualified_table_name(manifest_table)
             rows = client.execute_sql(
                 f"select distinct file_hash from {table} where status = '{LOADED}'"  # noqa: S608
             )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -304,11 +303,3 @@ def _json_escape(values: pa.Array) -> pa.Array:
         if pc.any(pc.match_substring(escaped, character)).as_py():
             escaped = pc.replace_substring(escaped, character, f"\\u{ord(character):04x}")
     return escaped
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -720,8 +720,10 @@ def _json_lines(table: pa.Table) -> pa.LargeStringArray:
             positions.append(rows)
     if not chunks:
         return pa.array([], pa.large_string())
+    order = pa.array(np.argsort(np.concatenate(positions), kind="stable"))
     merged = pa.concat_arrays(chunks)
-    return merged.take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
+    chunks.clear()  # the lines exist three times otherwise: per type, merged, reordered
+    return merged.take(order)
 
 
 def _byte_range(lines: pa.LargeStringArray, start: int, stop: int) -> memoryview:
@@ -822,7 +824,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=1000, help="customers (default: 1000)")
     parser.add_argument("--days", type=int, default=7, help="days of activity (default: 7)")
     parser.add_argument(
-        "--start", type=_utc_start, default=EventConfig.start, help="first day, ISO (UTC)"
+        "--start",
+        type=_utc_start,
+        default=EventConfig.start,
+        help="first day, ISO 8601, UTC unless an offset is given (default: 2026-11-01)",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--gzip", action="store_true", help="write .jsonl.gz files")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from conftest import query
 
-from ingest.marketplace import list_inbox, marketplace_source, prepare_deliveries
+from ingest.files import list_inbox, prepare_deliveries
+from ingest.marketplace import converter, marketplace_source
 from ingest.pipeline import (
     ingest_marketplace_files,
     make_pipeline,
@@ -108,7 +109,7 @@ def test_a_run_killed_before_its_load_is_finished_by_the_next_run(warehouse, tmp
     pipeline = make_pipeline(warehouse)
     with tempfile.TemporaryDirectory() as workdir:
         deliveries = prepare_deliveries(
-            list_inbox(normalize_inbox(str(inbox))), set(), Path(workdir), staged_format
+            list_inbox(normalize_inbox(str(inbox))), set(), Path(workdir), converter(staged_format)
         )
         pipeline.extract(marketplace_source(deliveries, staged_format))
         pipeline.normalize()
@@ -143,10 +144,10 @@ def test_a_bucket_inbox_is_read_and_quarantined_through_fsspec(duckdb_warehouse,
 
 
 def test_a_file_staged_in_several_parts_lands_every_row_once(warehouse, tmp_path, monkeypatch):
-    import ingest.marketplace
+    import ingest.files
     import ingest.readers
 
-    monkeypatch.setattr(ingest.marketplace, "STAGED_PART_ROWS", 2)
+    monkeypatch.setattr(ingest.files, "STAGED_PART_ROWS", 2)
     monkeypatch.setattr(ingest.readers, "CSV_BLOCK_SIZE", 64)  # many small batches
     inbox = tmp_path / "inbox"
     inbox.mkdir()
