@@ -15,7 +15,7 @@ import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from . import marketplace, settings
+from . import events, marketplace, settings
 from .files import (
     LOADED,
     REJECTED,
@@ -43,6 +43,12 @@ MARKETPLACE = FileSource(
     marketplace.MANIFEST_TABLE,
     marketplace.converter,
     marketplace.marketplace_source,
+)
+WEB_SHOP_EVENTS = FileSource(
+    events.PIPELINE_NAME,
+    events.MANIFEST_TABLE,
+    events.converter,
+    events.web_shop_events_source,
 )
 
 
@@ -106,6 +112,10 @@ def ingest_marketplace_files(
     inbox: str, target: str = "duckdb", quiet: bool = False
 ) -> IngestReport:
     return ingest_files(MARKETPLACE, inbox, target, quiet)
+
+
+def ingest_event_files(inbox: str, target: str = "duckdb", quiet: bool = False) -> IngestReport:
+    return ingest_files(WEB_SHOP_EVENTS, inbox, target, quiet)
 
 
 def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = False) -> IngestReport:

@@ -1,0 +1,257 @@
+"""Read web-shop event files (JSON Lines, optionally gzip) into raw Arrow batches.
+
+Every non-blank line becomes one raw row: the line exactly as delivered
+(`payload`), the envelope fields as text, lineage (file, hash, line number) and
+`_parse_error` when the line is not a JSON object or cannot be stored. Typing
+and validation of the envelope happen in dbt staging; nothing is dropped here.
+
+Lines are split by pyarrow's csv reader (one column, a separator that valid
+JSON cannot contain) and parsed block by block with pyarrow's JSON reader. From
+the first block that pyarrow cannot take (a malformed line, an envelope field
+that is not a string) the file is read on line by line in Python, so files
+without bad lines never pay for that.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+
+from .contract import RejectedFile
+
+ENVELOPE_FIELDS = (
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "customer_id",
+    "session_id",
+    "country_code",
+)
+PAYLOAD_FIELD = "payload"
+PARSE_ERROR_FIELD = "_parse_error"
+FILE_NAME_FIELD = "_source_file_name"
+FILE_HASH_FIELD = "_source_file_hash"
+LINE_NUMBER_FIELD = "_source_line_number"
+RAW_EVENT_TEXT_COLUMNS = ENVELOPE_FIELDS + (
+    PAYLOAD_FIELD,
+    PARSE_ERROR_FIELD,
+    FILE_NAME_FIELD,
+    FILE_HASH_FIELD,
+)
+RAW_EVENT_SCHEMA = pa.schema(
+    [pa.field(name, pa.string()) for name in RAW_EVENT_TEXT_COLUMNS]
+    + [pa.field(LINE_NUMBER_FIELD, pa.int64(), nullable=False)]
+)
+ENVELOPE_SCHEMA = pa.schema([pa.field(name, pa.string()) for name in ENVELOPE_FIELDS])
+
+EVENT_FILE_NAME = re.compile(r"^[A-Za-z0-9._-]+\.jsonl(\.gz)?$", re.IGNORECASE)
+LINE_BLOCK_SIZE = 8 << 20
+# JSON text cannot hold a raw unit separator (control characters must be escaped)
+_NO_SEPARATOR = "\x1f"
+# PostgreSQL's jsonb cannot store the NUL character
+_NUL_ESCAPE = "\\u0000"
+
+
+def check_event_file_name(file_name: str) -> bool:
+    """True for gzip files; raises RejectedFile for names that are not JSON Lines."""
+    if not EVENT_FILE_NAME.match(file_name):
+        raise RejectedFile(
+            "not an event file: expected a *.jsonl or *.jsonl.gz name "
+            "(letters, digits, '.', '_', '-')"
+        )
+    return file_name.lower().endswith(".gz")
+
+
+def read_event_file(
+    path: Path, file_name: str, file_hash: str, compressed: bool
+) -> Iterator[pa.RecordBatch]:
+    """Yield raw event batches; raise RejectedFile if the file cannot be read at all."""
+    lineage = (file_name, file_hash)
+    rows = 0
+    try:
+        for batch in _read_fast(path, compressed, lineage):
+            rows += batch.num_rows
+            yield batch
+    except _NeedsExactRead as resume:
+        for batch in _read_exact(path, compressed, lineage, resume.next_line):
+            rows += batch.num_rows
+            yield batch
+    if rows == 0:
+        raise RejectedFile("empty file: no events")
+
+
+class _NeedsExactRead(Exception):
+    def __init__(self, next_line: int):
+        super().__init__(next_line)
+        self.next_line = next_line
+
+
+def _read_fast(path: Path, compressed: bool, lineage: tuple[str, str]) -> Iterator[pa.RecordBatch]:
+    next_line = 1
+    try:
+        stream = pa.input_stream(str(path), compression="gzip" if compressed else None)
+        reader = pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(column_names=["line"], block_size=LINE_BLOCK_SIZE),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=_NO_SEPARATOR,
+                quote_char=False,
+                escape_char=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={"line": pa.string()}, strings_can_be_null=False
+            ),
+        )
+        for block in reader:
+            lines = block.column(0)
+            yield _raw_batch(lines, _parse_envelopes(lines), next_line, lineage)
+            next_line += len(lines)
+    except (pa.ArrowInvalid, _NeedsExactRead):
+        raise _NeedsExactRead(next_line) from None
+    except (OSError, EOFError) as error:  # e.g. a .gz that is not gzip
+        raise RejectedFile(f"unreadable: {error}") from None
+
+
+def _parse_envelopes(lines: pa.Array) -> pa.Table:
+    """Envelope columns for a block of lines, or _NeedsExactRead if pyarrow cannot parse it."""
+    present = pc.not_equal(pc.utf8_trim_whitespace(lines), "")
+    text = lines.filter(present)
+    if len(text) == 0:
+        return _expand(ENVELOPE_SCHEMA.empty_table(), present)
+    if pc.any(pc.match_substring(text, _NUL_ESCAPE)).as_py():
+        raise _NeedsExactRead(0)
+    body = _concatenated(pc.binary_join_element_wise(text, "\n", ""))
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(body),
+            read_options=pa_json.ReadOptions(block_size=max(len(body), 1 << 20)),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=ENVELOPE_SCHEMA, unexpected_field_behavior="ignore"
+            ),
+        )
+    except pa.ArrowInvalid:
+        raise _NeedsExactRead(0) from None
+    if table.num_rows != len(text):
+        raise _NeedsExactRead(0)
+    return _expand(table, present)
+
+
+def _concatenated(joined: pa.Array) -> pa.Buffer:
+    """The bytes of all strings of a string array, back to back (zero-copy slice)."""
+    offsets = joined.buffers()[1]
+    first, last = (
+        pa.Array.from_buffers(pa.int32(), len(joined) + 1, [None, offsets], joined.offset)
+        .to_numpy()[[0, -1]]
+        .tolist()
+    )
+    return joined.buffers()[2].slice(first, last - first)
+
+
+def _expand(table: pa.Table, present: pa.Array) -> dict[str, pa.Array]:
+    """Spread the parsed rows back over all lines (blank lines get nulls, dropped later)."""
+    positions = pc.subtract(pc.cumulative_sum(pc.cast(present, pa.int64())), 1)
+    columns = {}
+    for name in ENVELOPE_FIELDS:
+        if table.num_rows:
+            values = table.column(name).combine_chunks()
+            columns[name] = values.take(pc.if_else(present, positions, None))
+        else:
+            columns[name] = pa.nulls(len(present), pa.string())
+    columns[PARSE_ERROR_FIELD] = pa.nulls(len(present), pa.string())
+    columns["_present"] = present
+    return columns
+
+
+def _read_exact(
+    path: Path, compressed: bool, lineage: tuple[str, str], first_line: int
+) -> Iterator[pa.RecordBatch]:
+    """Line-by-line read that keeps bad lines with a reason instead of failing the file."""
+    opener = gzip.open if compressed else open
+    batch_lines: list[str] = []
+    batch_first = first_line
+    try:
+        with opener(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                if number < first_line:
+                    continue
+                batch_lines.append(raw)
+                if len(batch_lines) == 50_000:
+                    yield _exact_batch(batch_lines, batch_first, lineage)
+                    batch_first += len(batch_lines)
+                    batch_lines = []
+    except (OSError, EOFError) as error:
+        raise RejectedFile(f"unreadable: {error}") from None
+    if batch_lines:
+        yield _exact_batch(batch_lines, batch_first, lineage)
+
+
+def _exact_batch(raw_lines: list[bytes], first_line: int, lineage) -> pa.RecordBatch:
+    texts: list[str] = []
+    columns: dict[str, list] = {name: [] for name in ENVELOPE_FIELDS}
+    errors: list[str | None] = []
+    for raw in raw_lines:
+        text, envelope, error = _parse_line(raw)
+        texts.append(text)
+        errors.append(error)
+        for name in ENVELOPE_FIELDS:
+            columns[name].append(envelope.get(name))
+    lines = pa.array(texts, pa.string())
+    parsed = {name: pa.array(values, pa.string()) for name, values in columns.items()}
+    parsed[PARSE_ERROR_FIELD] = pa.array(errors, pa.string())
+    parsed["_present"] = pc.not_equal(pc.utf8_trim_whitespace(lines), "")
+    return _raw_batch(lines, parsed, first_line, lineage)
+
+
+def _parse_line(raw: bytes) -> tuple[str, dict[str, str | None], str | None]:
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as error:
+        return (
+            raw.decode("utf-8", "replace").rstrip("\r\n"),
+            {},
+            f"not valid UTF-8 ({error.reason})",
+        )
+    if not text.strip():
+        return text, {}, None
+    if _NUL_ESCAPE in text:
+        return text, {}, "contains \\u0000, which PostgreSQL cannot store in JSON"
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        return text, {}, f"not valid JSON ({error})"
+    if not isinstance(document, dict):
+        return text, {}, "not a JSON object"
+    envelope = {name: _as_text(document.get(name)) for name in ENVELOPE_FIELDS}
+    return text, envelope, None
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _raw_batch(
+    lines: pa.Array, parsed: dict[str, pa.Array], first_line: int, lineage: tuple[str, str]
+) -> pa.RecordBatch:
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    rows = len(lines)
+    file_name, file_hash = lineage
+    columns = [parsed[name] for name in ENVELOPE_FIELDS] + [
+        lines,
+        parsed[PARSE_ERROR_FIELD],
+        pa.repeat(file_name, rows) if rows else pa.array([], pa.string()),
+        pa.repeat(file_hash, rows) if rows else pa.array([], pa.string()),
+        pa.array(range(first_line, first_line + rows), pa.int64()),
+    ]
+    batch = pa.RecordBatch.from_arrays(columns, schema=RAW_EVENT_SCHEMA)
+    return batch.filter(parsed["_present"])
