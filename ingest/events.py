@@ -23,7 +23,14 @@ from .event_readers import (
     check_event_file_name,
     read_event_file,
 )
-from .files import MANIFEST_COLUMNS, Delivery, Staged, staged_file_imports, write_staged_files
+from .files import (
+    MANIFEST_COLUMNS,
+    Delivery,
+    Staged,
+    manifest_resource,
+    staged_rows_resource,
+    write_staged_files,
+)
 
 PIPELINE_NAME = "web_shop"
 EVENTS_TABLE = "shop_events"
@@ -50,13 +57,9 @@ def converter(staged_format: str):
 @dlt.source(name=PIPELINE_NAME, max_table_nesting=0)
 def web_shop_events_source(deliveries: list[Delivery], staged_format: str):
     """The lines of accepted event files and the manifest of every file seen."""
-
-    @dlt.resource(name=EVENTS_TABLE, write_disposition="append", columns=EVENT_COLUMNS)
-    def events():
-        yield from staged_file_imports(deliveries, staged_format)
-
-    @dlt.resource(name=MANIFEST_TABLE, write_disposition="append", columns=MANIFEST_COLUMNS)
-    def manifest():
-        yield [delivery.manifest_row() for delivery in deliveries]
-
-    return events, manifest
+    return (
+        staged_rows_resource(
+            EVENTS_TABLE, EVENT_COLUMNS, RAW_EVENT_SCHEMA, deliveries, staged_format
+        ),
+        manifest_resource(MANIFEST_TABLE, MANIFEST_COLUMNS, deliveries),
+    )

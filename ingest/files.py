@@ -199,12 +199,46 @@ def _staged_writer(path: Path, staged_format: str, schema: pa.Schema):
     return pa_csv.CSVWriter(path, schema, write_options=pa_csv.WriteOptions(quoting_style="needed"))
 
 
-def staged_file_imports(deliveries: list[Delivery], staged_format: str):
-    """dlt items that import the staged parts of the accepted deliveries as they are."""
-    for delivery in deliveries:
-        if delivery.status == LOADED and delivery.staged:
-            for path, rows in delivery.staged.parts:
-                yield dlt.mark.with_file_import(str(path), staged_format, rows)
+def staged_rows_resource(
+    table: str, columns: dict, schema: pa.Schema, deliveries: list[Delivery], staged_format: str
+):
+    """dlt resource importing the staged parts of the accepted deliveries as they are.
+    With no deliveries at all it yields an empty table, so dlt still creates it."""
+
+    @dlt.resource(name=table, write_disposition="append", columns=columns)
+    def rows():
+        if not deliveries:
+            yield schema.empty_table()
+        for delivery in deliveries:
+            if delivery.status == LOADED and delivery.staged:
+                for path, count in delivery.staged.parts:
+                    yield dlt.mark.with_file_import(str(path), staged_format, count)
+
+    return rows
+
+
+def manifest_resource(table: str, columns: dict, deliveries: list[Delivery]):
+    """dlt resource with one manifest row per file seen (an empty table when none)."""
+
+    @dlt.resource(name=table, write_disposition="append", columns=columns)
+    def manifest():
+        if deliveries:
+            yield [delivery.manifest_row() for delivery in deliveries]
+        else:
+            yield _empty_manifest(columns)
+
+    return manifest
+
+
+def _empty_manifest(columns: dict) -> pa.Table:
+    types = {"text": pa.string(), "bigint": pa.int64(), "timestamp": pa.timestamp("us", "UTC")}
+    fields = [
+        pa.field(name, types[column["data_type"]], nullable=column["nullable"])
+        for name, column in columns.items()
+    ]
+    # the columns dlt adds to rows it normalises itself; staging reads the load id
+    fields += [pa.field("_dlt_load_id", pa.string()), pa.field("_dlt_id", pa.string())]
+    return pa.schema(fields).empty_table()
 
 
 def quarantine(delivery: Delivery, inbox: str) -> str:

@@ -19,7 +19,14 @@ from pathlib import Path
 import dlt
 
 from .contract import RAW_TEXT_COLUMNS, ROW_NUMBER_FIELD, RejectedFile, parse_delivery_name
-from .files import MANIFEST_COLUMNS, Delivery, Staged, staged_file_imports, write_staged_files
+from .files import (
+    MANIFEST_COLUMNS,
+    Delivery,
+    Staged,
+    manifest_resource,
+    staged_rows_resource,
+    write_staged_files,
+)
 from .readers import RAW_SCHEMA, Lineage, read_delivery
 
 PIPELINE_NAME = "marketplace"
@@ -58,15 +65,9 @@ def converter(staged_format: str):
 @dlt.source(name=PIPELINE_NAME, max_table_nesting=0)
 def marketplace_source(deliveries: list[Delivery], staged_format: str):
     """The rows of accepted deliveries and the manifest of every file seen."""
-
-    @dlt.resource(name=SALES_ROWS_TABLE, write_disposition="append", columns=SALES_ROWS_COLUMNS)
-    def sales_rows():
-        yield from staged_file_imports(deliveries, staged_format)
-
-    @dlt.resource(
-        name=MANIFEST_TABLE, write_disposition="append", columns=MARKETPLACE_MANIFEST_COLUMNS
+    return (
+        staged_rows_resource(
+            SALES_ROWS_TABLE, SALES_ROWS_COLUMNS, RAW_SCHEMA, deliveries, staged_format
+        ),
+        manifest_resource(MANIFEST_TABLE, MARKETPLACE_MANIFEST_COLUMNS, deliveries),
     )
-    def manifest():
-        yield [delivery.manifest_row() for delivery in deliveries]
-
-    return sales_rows, manifest

@@ -145,6 +145,27 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
     return report
 
 
+def ensure_raw_tables(target: str) -> None:
+    """Create the raw tables of every source that has never loaded, so `dbt build`
+    works on a warehouse that has seen no files of some kind yet."""
+    for source in (MARKETPLACE, WEB_SHOP_EVENTS):
+        pipeline = make_pipeline(target, source.pipeline_name)
+        finish_interrupted_load(pipeline)
+        if not _table_exists(pipeline, source.manifest_table):
+            pipeline.run(source.source([], staged_format_for(target)))
+
+
+def _table_exists(pipeline: dlt.Pipeline, table: str) -> bool:
+    try:
+        with pipeline.sql_client() as client:
+            client.execute_sql(
+                f"select 1 from {client.make_qualified_table_name(table)} where 1 = 0"  # noqa: S608
+            )
+    except DatabaseUndefinedRelation:
+        return False
+    return True
+
+
 def normalize_inbox(inbox: str) -> str:
     if "://" in inbox:
         return inbox

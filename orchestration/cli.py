@@ -10,12 +10,16 @@ from ingest import settings
 
 from . import jobs
 
+DEFAULT_INBOX = settings.PROJECT_ROOT / "data" / "inbox"
+
 DESCRIPTION = """\
 ELT warehouse for marketplace sales files.
 
-  warehouse ingest --inbox data/inbox     land new delivery files in raw (dlt)
+  warehouse ingest --inbox data/inbox     land new marketplace files in raw (dlt)
+  warehouse ingest --events data/events   land new web-shop event files in raw
   warehouse build                         dbt build: staging, marts, tests
-  warehouse run --inbox data/inbox        both, in that order
+  warehouse run --inbox ... --events ...  ingest, then build
+  warehouse generate-events --out PATH    write mock web-shop events (JSON Lines)
   warehouse demo                          sample files -> raw -> marts, on DuckDB
 
 Every command takes --target duckdb (default; file $WAREHOUSE_DUCKDB,
@@ -26,6 +30,11 @@ Exit codes: 0 ok, 1 a step failed, 3 input was rejected (the rest loaded).
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["generate-events"]:
+        from samples.events import main as generate_events
+
+        return generate_events(argv[1:], prog="warehouse generate-events")
     args = _parser().parse_args(argv)
     summary = jobs.RunSummary()
     try:
@@ -33,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
             summary = jobs.demo(args.target, args.inbox)
         else:
             if args.command in ("ingest", "run"):
-                jobs.ingest(args.inbox, args.target, summary)
+                marketplace_inbox, events_inbox = _inboxes(args)
+                if marketplace_inbox:
+                    jobs.ingest(marketplace_inbox, args.target, summary)
+                if events_inbox:
+                    jobs.ingest_events(events_inbox, args.target, summary)
             if args.command in ("build", "run"):
                 jobs.build(args.target, summary, quiet=args.quiet)
     except FileNotFoundError as error:
@@ -44,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         print("  (the demo inbox holds bad files on purpose; see its _quarantine/ folder)")
         return jobs.EXIT_FAILED if summary.exit_code() == jobs.EXIT_FAILED else jobs.EXIT_OK
     return summary.exit_code()
+
+
+def _inboxes(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Without --inbox or --events, the configured (or default) inboxes that exist."""
+    if args.inbox or args.events:
+        return args.inbox, args.events
+    marketplace = os.environ.get("WAREHOUSE_INBOX", str(DEFAULT_INBOX))
+    events = os.environ.get("WAREHOUSE_EVENTS")
+    return marketplace, events
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,9 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         ("ingest", "land new marketplace files from an inbox in the raw schema"),
         ("build", "run dbt build (seeds, models, snapshots, tests)"),
         ("run", "ingest, then dbt build"),
+        ("generate-events", "write mock web-shop events as JSON Lines (--help for options)"),
         ("demo", "generate sample files and run the whole pipeline"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
+        if name == "generate-events":
+            continue  # its own parser in samples.events takes the arguments
         command.add_argument(
             "--target",
             choices=settings.TARGETS,
@@ -69,11 +94,13 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("ingest", "run"):
             command.add_argument(
                 "--inbox",
-                default=os.environ.get(
-                    "WAREHOUSE_INBOX", str(settings.PROJECT_ROOT / "data" / "inbox")
-                ),
-                help="folder or bucket URL (s3://, gs://, az://, file://) holding delivery files "
-                "(default: $WAREHOUSE_INBOX or data/inbox)",
+                help="folder or bucket URL (s3://, gs://, az://, file://) of marketplace files "
+                "(default without --events: $WAREHOUSE_INBOX or data/inbox)",
+            )
+            command.add_argument(
+                "--events",
+                help="folder or bucket URL of web-shop event files (*.jsonl, *.jsonl.gz) "
+                "(default: $WAREHOUSE_EVENTS, if set)",
             )
         if name == "demo":
             command.add_argument(

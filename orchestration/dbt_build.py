@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ingest import settings
+from ingest.pipeline import ensure_raw_tables
 
 
 @dataclass
@@ -17,13 +18,16 @@ class BuildReport:
     failures: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        built = sum(
-            n for (kind, status), n in self.counts.items() if kind in _BUILT and status == "success"
-        )
-        tests = {status: n for (kind, status), n in self.counts.items() if kind in _TESTS}
-        passed = tests.get("pass", 0)
-        line = f"dbt build: {built} models/seeds/snapshots built, {passed} tests passed" + "".join(
+        built = sum(n for (kind, status), n in self.counts.items() if kind in _BUILT)
+        tests = Counter()
+        for (kind, status), n in self.counts.items():
+            if kind in _TESTS:
+                tests[status] += n
+        others = "".join(
             f", {n} {status}" for status, n in sorted(tests.items()) if status != "pass"
+        )
+        line = (
+            f"dbt build: {built} models/seeds/snapshots built, {tests['pass']} tests passed{others}"
         )
         return [line] + [f"  failed: {name}" for name in self.failures]
 
@@ -34,6 +38,8 @@ _TESTS = {"test", "unit_test"}
 
 def dbt_build(target: str, extra_args: list[str] | None = None, quiet: bool = False) -> BuildReport:
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
+
+    ensure_raw_tables(target)  # sources that never loaded still get (empty) raw tables
 
     args = [
         "build",
@@ -56,6 +62,8 @@ def _report(result) -> BuildReport:
     for node_result in getattr(result.result, "results", None) or []:
         kind = str(node_result.node.resource_type)
         status = str(node_result.status)
+        if kind in _BUILT and status != "success":
+            kind = f"{kind} {status}"  # not built; listed below if it failed
         report.counts[(kind, status)] += 1
         if status in {"error", "fail"}:
             report.failures.append(f"{kind} {node_result.node.name}: {status}")

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import settings
-from ingest.pipeline import IngestReport, ingest_marketplace_files, make_pipeline
+from ingest.pipeline import (
+    IngestReport,
+    ingest_event_files,
+    ingest_marketplace_files,
+    make_pipeline,
+)
 
 from .dbt_build import BuildReport, dbt_build
 
@@ -21,13 +26,13 @@ EXIT_OK, EXIT_FAILED, EXIT_REJECTED_INPUT = 0, 1, 3
 
 @dataclass
 class RunSummary:
-    ingests: list[IngestReport] = field(default_factory=list)
+    ingests: list[tuple[str, IngestReport]] = field(default_factory=list)  # (what, report)
     build: BuildReport | None = None
-    rejected_rows: int | None = None
+    rejected_rows: dict[str, int] = field(default_factory=dict)  # quality mart -> rows
 
     @property
     def rejected_files(self) -> int:
-        return sum(len(report.rejected) for report in self.ingests)
+        return sum(len(report.rejected) for _, report in self.ingests)
 
     def exit_code(self) -> int:
         if self.build is not None and not self.build.success:
@@ -36,22 +41,24 @@ class RunSummary:
 
     def print(self) -> None:
         print("\nSummary")
-        for report in self.ingests:
+        for what, report in self.ingests:
             for line in report.lines():
-                print(f"  ingest {line}" if not line.startswith("  ") else f"  {line}")
+                print(f"  {what}: {line}" if not line.startswith("  ") else f"  {line}")
         if self.build is not None:
             for line in self.build.lines():
                 print(f"  {line}")
-        if self.rejected_rows is not None:
-            print(
-                f"  rows rejected by validation: {self.rejected_rows} "
-                "(query marts.marketplace_rejected_rows for file, row and reason)"
-            )
+        for mart, rows in self.rejected_rows.items():
+            print(f"  rejected by validation: {rows:,} rows (file, row and reason in marts.{mart})")
 
 
 def ingest(inbox: str, target: str, summary: RunSummary) -> None:
-    print(f"Ingesting {inbox} into {target} raw ...", file=sys.stderr)
-    summary.ingests.append(ingest_marketplace_files(inbox, target))
+    print(f"Ingesting marketplace files from {inbox} into {target} raw ...", file=sys.stderr)
+    summary.ingests.append(("marketplace files", ingest_marketplace_files(inbox, target)))
+
+
+def ingest_events(inbox: str, target: str, summary: RunSummary) -> None:
+    print(f"Ingesting web-shop events from {inbox} into {target} raw ...", file=sys.stderr)
+    summary.ingests.append(("web-shop events", ingest_event_files(inbox, target)))
 
 
 def build(target: str, summary: RunSummary, quiet: bool = False) -> None:
@@ -61,18 +68,26 @@ def build(target: str, summary: RunSummary, quiet: bool = False) -> None:
         summary.rejected_rows = count_rejected_rows(target)
 
 
-def count_rejected_rows(target: str) -> int | None:
+QUALITY_MARTS = ("marketplace_rejected_rows", "shop_rejected_events")
+
+
+def count_rejected_rows(target: str) -> dict[str, int]:
+    counts = {}
     try:
         with make_pipeline(target).sql_client() as client:
-            rows = client.execute_sql("select count(*) from marts.marketplace_rejected_rows")
-    except Exception:  # the summary must not fail the run; the mart may not be built yet
-        return None
-    return int(rows[0][0]) if rows else None
+            for mart in QUALITY_MARTS:  # constants, not data
+                rows = client.execute_sql(f"select count(*) from marts.{mart}")  # noqa: S608
+                counts[mart] = int(rows[0][0])
+    except Exception:  # the summary must not fail the run; a mart may not be built yet
+        return counts
+    return counts
 
 
 def demo(target: str, inbox: str | None = None) -> RunSummary:
     """Write sample deliveries, ingest them in two batches (originals, then
-    corrected re-deliveries), build the marts and summarise."""
+    corrected re-deliveries), write and ingest a week of web-shop events,
+    build the marts and summarise."""
+    from samples.events import EventConfig, write_events
     from samples.marketplace_files import write_redeliveries, write_sample_inbox
 
     demo_inbox = Path(inbox) if inbox else settings.PROJECT_ROOT / "data" / "demo_inbox"
@@ -86,5 +101,9 @@ def demo(target: str, inbox: str | None = None) -> RunSummary:
     written = write_redeliveries(demo_inbox)
     print(f"Wrote {len(written)} corrected re-deliveries", file=sys.stderr)
     ingest(str(demo_inbox), target, summary)
+    events_inbox = demo_inbox.parent / "demo_events"
+    shutil.rmtree(events_inbox, ignore_errors=True)
+    write_events(EventConfig(customers=2_000, days=7), events_inbox, progress=False)
+    ingest_events(str(events_inbox), target, summary)
     build(target, summary)
     return summary

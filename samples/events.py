@@ -811,9 +811,9 @@ def _utc_start(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m samples.events") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m samples.events",
+        prog=prog,
         description=(
             "Write deterministic mock web-shop events (contract events.md) as JSON Lines "
             "files into OUT, one file per delivery hour unless --files is given. Includes "

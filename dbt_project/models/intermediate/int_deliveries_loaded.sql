@@ -1,18 +1,10 @@
--- One row per accepted delivery (file bytes) with the load that landed it.
+-- One row per accepted marketplace delivery (file bytes) with its load.
 with files as (
     select * from {{ ref('stg_marketplace__files') }}
 ),
 
 loaded as (
-    select
-        *,
-        -- the same bytes land once; should a retried load repeat a file, the
-        -- first load is the delivery
-        row_number() over (
-            partition by file_hash order by load_id, seen_at
-        ) as landing_number
-    from files
-    where status = 'loaded'
+    {{ first_landing_per_file('files') }}
 ),
 
 final as (
@@ -27,7 +19,6 @@ final as (
         file_modified_at,
         load_id
     from loaded
-    where landing_number = 1
 )
 
 select * from final

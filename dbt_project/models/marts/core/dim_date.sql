@@ -1,0 +1,93 @@
+-- One row per calendar day from the earliest to the latest day that any
+-- web-shop event or marketplace report covers (UTC days).
+with event_days as (
+    select
+        cast(min(occurred_at) as date) as first_day,
+        cast(max(occurred_at) as date) as last_day
+    from {{ ref('int_shop_events_deduplicated') }}
+),
+
+report_days as (
+    select
+        min(report_date) as first_day,
+        max(report_date) as last_day
+    from {{ ref('sku_sales') }}
+),
+
+bounds as (
+    select
+        least(
+            coalesce(event_days.first_day, report_days.first_day),
+            coalesce(report_days.first_day, event_days.first_day)
+        ) as first_day,
+        greatest(
+            coalesce(event_days.last_day, report_days.last_day),
+            coalesce(report_days.last_day, event_days.last_day)
+        ) as last_day
+    from event_days
+    cross join report_days
+),
+
+digits as (
+    select 0 as digit
+    union all
+    select 1
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
+    union all
+    select 6
+    union all
+    select 7
+    union all
+    select 8
+    union all
+    select 9
+),
+
+day_offsets as (
+    -- up to 100,000 days (274 years), more than any data here spans
+    select
+        ones.digit
+        + 10 * tens.digit
+        + 100 * hundreds.digit
+        + 1000 * thousands.digit
+        + 10000 * ten_thousands.digit as day_offset
+    from digits as ones
+    cross join digits as tens
+    cross join digits as hundreds
+    cross join digits as thousands
+    cross join digits as ten_thousands
+),
+
+days as (
+    select
+        cast(
+            {{ dbt.dateadd('day', 'day_offsets.day_offset', 'bounds.first_day') }}
+            as date
+        ) as date_day
+    from bounds
+    cross join day_offsets
+    where
+        day_offsets.day_offset
+        <= {{ dbt.datediff('bounds.first_day', 'bounds.last_day', 'day') }}
+),
+
+final as (
+    select
+        date_day,
+        cast(extract(year from date_day) as integer) as year_number,
+        cast(extract(month from date_day) as integer) as month_number,
+        cast(extract(day from date_day) as integer) as day_of_month,
+        cast(extract(isodow from date_day) as integer) as iso_day_of_week,
+        extract(isodow from date_day) in (6, 7) as is_weekend,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start
+    from days
+)
+
+select * from final

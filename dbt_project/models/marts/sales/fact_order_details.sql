@@ -1,0 +1,61 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        post_hook=["{{ create_index(['order_id']) }}"],
+    )
+}}
+
+-- One row per order line (transaction item). Should two events claim the same
+-- line of an order, the earlier one is the line. Incremental: orders touched
+-- by new loads are rebuilt whole.
+with events as (
+    select * from {{ ref('int_shop_events_deduplicated') }}
+    where event_type = 'ORDER_DETAILS'
+),
+
+{% if is_incremental() %}
+    touched_orders as (
+        select distinct order_id
+        from events
+        where load_id > (select coalesce(max(last_load_id), '') from {{ this }})
+    ),
+{% endif %}
+
+lines as (
+    select
+        events.*,
+        row_number() over (
+            partition by events.order_id, events.order_line_number
+            order by events.occurred_at, events.event_id
+        ) as claim_number,
+        max(events.load_id) over (
+            partition by events.order_id
+        ) as order_last_load_id
+    from events
+    {% if is_incremental() %}
+        inner join touched_orders on events.order_id = touched_orders.order_id
+    {% endif %}
+),
+
+final as (
+    select
+        cast(order_id as {{ text_type() }}) as order_id,
+        cast(order_line_number as bigint) as line_number,
+        cast(event_id as {{ text_type() }}) as event_id,
+        cast(article_id as {{ text_type() }}) as article_id,
+        cast(customer_id as {{ text_type() }}) as customer_id,
+        cast(country_code as {{ text_type() }}) as country_code,
+        occurred_at,
+        cast(occurred_at as date) as order_date,
+        cast(quantity as bigint) as quantity,
+        cast(unit_price as decimal(18, 4)) as unit_price,
+        cast(quantity * unit_price as decimal(18, 4)) as line_amount,
+        cast(currency_code as {{ text_type() }}) as currency_code,
+        cast(order_last_load_id as {{ text_type() }}) as last_load_id
+    from lines
+    where claim_number = 1
+)
+
+select * from final
