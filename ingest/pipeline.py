@@ -136,6 +136,8 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
         if deliveries:
             info = pipeline.run(source.source(deliveries, staged_format))
             report.load_id = info.loads_ids[0] if info.loads_ids else None
+    # so that `dbt build` runs after an ingest of any one kind of file
+    ensure_raw_tables(target)
     # move bad files only once everything else is safely loaded
     for delivery in deliveries:
         if delivery.status == REJECTED:

@@ -1,16 +1,19 @@
 {#- One row per accepted delivery (distinct file bytes) of an ingest manifest,
-    with the load that landed it: should a retried load repeat a file, the
-    first load is the delivery. -#}
-{% macro first_landing_per_file(manifest) -%}
+    with the load that landed it, counting only loads dlt completed. Should a
+    retried load repeat a file, the first load is the delivery. -#}
+{% macro first_landing_per_file(manifest, completed_loads) -%}
     select *
     from (
         select
-            *,
+            {{ manifest }}.*,
             row_number() over (
-                partition by file_hash order by load_id, seen_at
+                partition by {{ manifest }}.file_hash
+                order by {{ manifest }}.load_id, {{ manifest }}.seen_at
             ) as landing_number
         from {{ manifest }}
-        where status = 'loaded'
+        inner join {{ completed_loads }}
+            on {{ manifest }}.load_id = {{ completed_loads }}.load_id
+        where {{ manifest }}.status = 'loaded'
     ) as loaded
     where landing_number = 1
 {%- endmacro %}

@@ -3,8 +3,12 @@ with files as (
     select * from {{ ref('stg_marketplace__files') }}
 ),
 
+completed_loads as (
+    select * from {{ ref('stg_dlt__loads') }}
+),
+
 loaded as (
-    {{ first_landing_per_file('files') }}
+    {{ first_landing_per_file('files', 'completed_loads') }}
 ),
 
 final as (

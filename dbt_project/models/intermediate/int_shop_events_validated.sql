@@ -1,25 +1,7 @@
--- Every delivered event with the load that landed it and why it is rejected
--- (null when it is accepted). Unknown event types are accepted: they stay
--- queryable and simply feed no fact.
-with events as (
+-- Every delivered event and why it is rejected (null when it is accepted).
+-- Unknown event types are accepted: they stay queryable and feed no fact.
+with delivered as (
     select * from {{ ref('stg_web_shop__events') }}
-),
-
-files as (
-    select * from {{ ref('stg_web_shop__event_files') }}
-),
-
-loaded_files as (
-    {{ first_landing_per_file('files') }}
-),
-
-delivered as (
-    select
-        events.*,
-        loaded_files.load_id
-    from events
-    inner join loaded_files
-        on events.file_hash = loaded_files.file_hash
 ),
 
 checked as (

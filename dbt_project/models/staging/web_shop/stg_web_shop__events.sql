@@ -1,8 +1,46 @@
--- Delivered events with the envelope typed (occurred_at in UTC) and each
--- type's fields read from the payload. Lines that are not JSON objects keep
--- their parse error; nothing is filtered here.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+    )
+}}
+
+-- Delivered events (duplicates included) with the envelope typed, occurred_at
+-- in UTC, and each event type's fields read from the payload. Incremental
+-- and a table, unlike other staging models: payloads are parsed once, when
+-- their load is new, not on every read. Only loads dlt completed are read.
 with source as (
     select * from {{ source('web_shop', 'shop_events') }}
+),
+
+files as (
+    select * from {{ ref('stg_web_shop__event_files') }}
+),
+
+completed_loads as (
+    select * from {{ ref('stg_dlt__loads') }}
+),
+
+loaded_files as (
+    {{ first_landing_per_file('files', 'completed_loads') }}
+),
+
+new_files as (
+    select
+        file_hash,
+        load_id
+    from loaded_files
+    {% if is_incremental() %}
+        where load_id > (select coalesce(max(load_id), '') from {{ this }})
+    {% endif %}
+),
+
+delivered as (
+    select
+        source.*,
+        new_files.load_id
+    from source
+    inner join new_files on source._source_file_hash = new_files.file_hash
 ),
 
 parsed as (
@@ -11,14 +49,15 @@ parsed as (
         case
             when _parse_error is null then {{ parse_json('payload') }}
         end as json_document
-    from source
+    from delivered
 ),
 
-renamed as (
+typed as (
     select
         _source_file_hash as file_hash,
         _source_file_name as file_name,
         _source_line_number as source_line_number,
+        load_id,
         _parse_error as parse_error,
         payload,
         nullif(trim(event_id), '') as event_id,
@@ -35,14 +74,16 @@ renamed as (
         {{ text_to_integer(json_text('json_document', 'line_number')) }}
             as order_line_number,
         {{ text_to_integer(json_text('json_document', 'quantity')) }} as quantity,
-        {{ text_to_decimal(json_text('json_document', 'unit_price')) }} as unit_price,
+        {{ text_to_decimal(json_text('json_document', 'unit_price')) }}
+            as unit_price,
         {{ text_to_decimal(json_text('json_document', 'total_amount')) }}
             as total_amount,
         {{ text_to_decimal(json_text('json_document', 'amount')) }} as amount,
         upper({{ json_text('json_document', 'currency') }}) as currency_code,
-        lower({{ json_text('json_document', 'payment_method') }}) as payment_method,
+        lower({{ json_text('json_document', 'payment_method') }})
+            as payment_method,
         lower({{ json_text('json_document', 'status') }}) as payment_status
     from parsed
 )
 
-select * from renamed
+select * from typed
