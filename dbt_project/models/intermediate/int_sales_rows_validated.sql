@@ -4,10 +4,6 @@ with sales_rows as (
     select * from {{ ref('stg_marketplace__sales_rows') }}
 ),
 
-files as (
-    select * from {{ ref('int_deliveries_loaded') }}
-),
-
 countries as (
     select * from {{ ref('countries') }}
 ),
@@ -19,18 +15,12 @@ known_currencies as (
 delivered as (
     select
         sales_rows.*,
-        files.marketplace_code,
-        files.country_code,
-        files.load_id,
-        files.file_modified_at,
         coalesce(
             sales_rows.currency_code, countries.currency_code
         ) as effective_currency_code
     from sales_rows
-    inner join files
-        on sales_rows.file_hash = files.file_hash
     left join countries
-        on files.country_code = countries.country_code
+        on sales_rows.country_code = countries.country_code
 ),
 
 checked as (

@@ -11,20 +11,27 @@ with accepted_rows as (
 {%- endset %}
 {% set seller_key = 'marketplace_code, seller_id' %}
 
-latest as (
+ranked as (
     select
-        marketplace_code,
-        seller_id,
-        {{ latest_non_null('seller_name', seller_key, newest_first) }}
-            as seller_name,
-        {{ latest_non_null('seller_type', seller_key, newest_first) }}
-            as seller_type,
-        min(report_date) over (partition by {{ seller_key }}) as first_report_date,
-        max(report_date) over (partition by {{ seller_key }}) as last_report_date,
+        *,
         row_number() over (
             partition by {{ seller_key }} order by {{ newest_first }}
         ) as recency
     from accepted_rows
+),
+
+latest as (
+    select
+        marketplace_code,
+        seller_id,
+        {{ latest_non_null('seller_name', seller_key, 'recency') }}
+            as seller_name,
+        {{ latest_non_null('seller_type', seller_key, 'recency') }}
+            as seller_type,
+        min(report_date) over (partition by {{ seller_key }}) as first_report_date,
+        max(report_date) over (partition by {{ seller_key }}) as last_report_date,
+        recency
+    from ranked
 ),
 
 seller_countries as (

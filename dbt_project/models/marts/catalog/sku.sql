@@ -11,21 +11,28 @@ with accepted_rows as (
 {%- endset %}
 {% set sku_key = 'marketplace_code, sku_id' %}
 
-latest as (
+ranked as (
     select
-        marketplace_code,
-        sku_id,
-        {{ latest_non_null('sku_name', sku_key, newest_first) }} as sku_name,
-        {{ latest_non_null('brand', sku_key, newest_first) }} as brand,
-        {{ latest_non_null('category', sku_key, newest_first) }} as category,
-        {{ latest_non_null('barcode', sku_key, newest_first) }} as barcode,
-        {{ latest_non_null('unit_price', sku_key, newest_first) }} as unit_price,
-        min(report_date) over (partition by {{ sku_key }}) as first_report_date,
-        max(report_date) over (partition by {{ sku_key }}) as last_report_date,
+        *,
         row_number() over (
             partition by {{ sku_key }} order by {{ newest_first }}
         ) as recency
     from accepted_rows
+),
+
+latest as (
+    select
+        marketplace_code,
+        sku_id,
+        {{ latest_non_null('sku_name', sku_key, 'recency') }} as sku_name,
+        {{ latest_non_null('brand', sku_key, 'recency') }} as brand,
+        {{ latest_non_null('category', sku_key, 'recency') }} as category,
+        {{ latest_non_null('barcode', sku_key, 'recency') }} as barcode,
+        {{ latest_non_null('unit_price', sku_key, 'recency') }} as unit_price,
+        min(report_date) over (partition by {{ sku_key }}) as first_report_date,
+        max(report_date) over (partition by {{ sku_key }}) as last_report_date,
+        recency
+    from ranked
 ),
 
 final as (

@@ -1,12 +1,61 @@
--- Delivered rows, trimmed and typed. A value that does not fit its type is
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+    )
+}}
+
+-- Delivered rows of completed loads with their delivery's marketplace,
+-- country and load, trimmed and typed. A value that does not fit its type is
 -- null in the typed column and kept as text in the *_text column, so the
--- validation downstream can say what was wrong.
+-- validation downstream can say what was wrong. An incremental table, unlike
+-- a plain staging view: each row is typed once, when its load is new.
 with source as (
     select * from {{ source('marketplace', 'marketplace_sales_rows') }}
 ),
 
+files as (
+    select * from {{ ref('stg_marketplace__files') }}
+),
+
+completed_loads as (
+    select * from {{ ref('stg_dlt__loads') }}
+),
+
+loaded_files as (
+    {{ first_landing_per_file('files', 'completed_loads') }}
+),
+
+new_files as (
+    select
+        file_hash,
+        load_id,
+        marketplace_code,
+        country_code,
+        file_modified_at
+    from loaded_files
+    {% if is_incremental() %}
+        where load_id > (select coalesce(max(load_id), '') from {{ this }})
+    {% endif %}
+),
+
+delivered as (
+    select
+        source.*,
+        new_files.load_id,
+        new_files.marketplace_code,
+        new_files.country_code,
+        new_files.file_modified_at
+    from source
+    inner join new_files on source._source_file_hash = new_files.file_hash
+),
+
 trimmed as (
     select
+        load_id,
+        marketplace_code,
+        country_code,
+        file_modified_at,
         _source_file_hash as file_hash,
         _source_file_name as file_name,
         _source_row_number as source_row_number,
@@ -33,11 +82,15 @@ trimmed as (
             partition by _source_file_hash, _source_row_number
             order by _source_row_number
         ) as copy_number
-    from source
+    from delivered
 ),
 
 typed as (
     select
+        load_id,
+        marketplace_code,
+        country_code,
+        file_modified_at,
         file_hash,
         file_name,
         source_row_number,
