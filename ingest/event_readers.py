@@ -6,10 +6,11 @@ Every non-blank line becomes one raw row: the line exactly as delivered
 and validation of the envelope happen in dbt staging; nothing is dropped here.
 
 Lines are split by pyarrow's csv reader (one column, a separator that valid
-JSON cannot contain) and parsed block by block with pyarrow's JSON reader. From
-the first block that pyarrow cannot take (a malformed line, an envelope field
-that is not a string) the file is read on line by line in Python, so files
-without bad lines never pay for that.
+JSON cannot contain) and parsed block by block with pyarrow's JSON reader. A
+block that pyarrow cannot take (a malformed line, an envelope field that is
+not a string) or should not (NaN, NUL, surrogates, which PostgreSQL refuses)
+is parsed line by line in Python; only a file whose lines cannot even be split
+(not UTF-8) is read on line by line from there. Clean blocks never pay.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ LINE_BLOCK_SIZE = 8 << 20
 _NO_SEPARATOR = "\x1f"
 # PostgreSQL's jsonb cannot store the NUL character
 _NUL_ESCAPE = "\\u0000"
+# Blocks that pyarrow would accept but PostgreSQL would not are parsed line by
+# line: NUL, UTF-16 surrogates (a lone one is refused) and NaN / Infinity,
+# which pyarrow lets through in fields it skips.
+_NEEDS_PYTHON = r"\\u0000|\\u[dD][89a-fA-F]|[:,\[]\s*-?(NaN|Infinity)"
 
 
 def check_event_file_name(file_name: str) -> bool:
@@ -113,9 +118,12 @@ def _read_fast(path: Path, compressed: bool, lineage: tuple[str, str]) -> Iterat
         )
         for block in reader:
             lines = block.column(0)
-            yield _raw_batch(lines, _parse_envelopes(lines), next_line, lineage)
+            try:
+                yield _raw_batch(lines, _parse_envelopes(lines), next_line, lineage)
+            except _NeedsExactRead:  # only this block goes line by line
+                yield _exact_batch(lines.to_pylist(), next_line, lineage)
             next_line += len(lines)
-    except (pa.ArrowInvalid, _NeedsExactRead):
+    except pa.ArrowInvalid:  # the lines themselves cannot be split (e.g. not UTF-8)
         raise _NeedsExactRead(next_line) from None
     except (OSError, EOFError) as error:  # e.g. a .gz that is not gzip
         raise RejectedFile(f"unreadable: {error}") from None
@@ -127,7 +135,7 @@ def _parse_envelopes(lines: pa.Array) -> pa.Table:
     text = lines.filter(present)
     if len(text) == 0:
         return _expand(ENVELOPE_SCHEMA.empty_table(), present)
-    if pc.any(pc.match_substring(text, _NUL_ESCAPE)).as_py():
+    if pc.any(pc.match_substring_regex(text, _NEEDS_PYTHON)).as_py():
         raise _NeedsExactRead(0)
     body = _concatenated(pc.binary_join_element_wise(text, "\n", ""))
     try:
@@ -194,7 +202,7 @@ def _read_exact(
         yield _exact_batch(batch_lines, batch_first, lineage)
 
 
-def _exact_batch(raw_lines: list[bytes], first_line: int, lineage) -> pa.RecordBatch:
+def _exact_batch(raw_lines: list[bytes | str], first_line: int, lineage) -> pa.RecordBatch:
     texts: list[str] = []
     columns: dict[str, list] = {name: [] for name in ENVELOPE_FIELDS}
     errors: list[str | None] = []
@@ -211,9 +219,9 @@ def _exact_batch(raw_lines: list[bytes], first_line: int, lineage) -> pa.RecordB
     return _raw_batch(lines, parsed, first_line, lineage)
 
 
-def _parse_line(raw: bytes) -> tuple[str, dict[str, str | None], str | None]:
+def _parse_line(raw: bytes | str) -> tuple[str, dict[str, str | None], str | None]:
     try:
-        text = raw.decode("utf-8").rstrip("\r\n")
+        text = (raw if isinstance(raw, str) else raw.decode("utf-8")).rstrip("\r\n")
     except UnicodeDecodeError as error:
         return (
             raw.decode("utf-8", "replace").rstrip("\r\n"),
@@ -225,13 +233,30 @@ def _parse_line(raw: bytes) -> tuple[str, dict[str, str | None], str | None]:
     if _NUL_ESCAPE in text:
         return text, {}, "contains \\u0000, which PostgreSQL cannot store in JSON"
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
         return text, {}, f"not valid JSON ({error})"
     if not isinstance(document, dict):
         return text, {}, "not a JSON object"
+    if _has_lone_surrogate(document):
+        return text, {}, "contains a lone UTF-16 surrogate, which PostgreSQL cannot store in JSON"
     envelope = {name: _as_text(document.get(name)) for name in ENVELOPE_FIELDS}
     return text, envelope, None
+
+
+def _reject_constant(name: str) -> None:
+    # Python's json takes NaN and Infinity; JSON (and PostgreSQL) does not
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= character <= "\udfff" for character in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _as_text(value: object) -> str | None:

@@ -52,17 +52,32 @@ def test_bad_lines_are_kept_with_a_reason_and_do_not_block_the_others(
     lines[14] = "[1, 2]"
     lines[16] = event("e16", customer_id=42)  # not a string: kept as its JSON text
     lines[18] = event("e18", article_id="nul\u0000byte")
+    lines[17] = '{"event_id": "e17", "amount": NaN}'  # Python's json takes NaN; JSON does not
+    lines[19] = event("e19", article_id="\ud800")  # a lone surrogate: jsonb refuses it
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n")
     rows = read(path)
     assert [r["_source_line_number"] for r in rows] == list(range(1, 21))
     errors = {r["_source_line_number"]: r["_parse_error"] for r in rows if r["_parse_error"]}
-    assert set(errors) == {13, 15, 19}
+    assert set(errors) == {13, 15, 18, 19, 20}
     assert errors[13].startswith("not valid JSON")
     assert errors[15] == "not a JSON object"
     assert "PostgreSQL" in errors[19]
+    assert errors[18].startswith("not valid JSON")
+    assert "surrogate" in errors[20]
     assert rows[16]["customer_id"] == "42"
     assert rows[12]["payload"] == "not json"
+
+
+def test_a_line_that_is_not_utf8_is_kept_and_the_rest_still_loads(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(
+        (event("e1") + "\n").encode() + b'{"event_id": "caf\xe9"}\n' + (event("e3") + "\n").encode()
+    )
+    rows = read(path)
+    assert [r["event_id"] for r in rows] == ["e1", None, "e3"]
+    assert rows[1]["_parse_error"].startswith("not valid UTF-8")
+    assert [r["_source_line_number"] for r in rows] == [1, 2, 3]
 
 
 def test_gzip_files_are_read(tmp_path):
