@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 
@@ -20,6 +21,7 @@ ELT warehouse for marketplace sales files.
   warehouse build                         dbt build: staging, marts, tests
   warehouse run --inbox ... --events ...  ingest, then build
   warehouse generate-events --out PATH    write mock web-shop events (JSON Lines)
+  warehouse attention --top 100           most-viewed articles, trailing 4 hours
   warehouse demo                          sample files -> raw -> marts, on DuckDB
 
 Every command takes --target duckdb (default; file $WAREHOUSE_DUCKDB,
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return generate_events(argv[1:], prog="warehouse generate-events")
     args = _parser().parse_args(argv)
+    if args.command == "attention":
+        return _attention(args)
     summary = jobs.RunSummary()
     try:
         if args.command == "demo":
@@ -59,6 +63,27 @@ def main(argv: list[str] | None = None) -> int:
     return summary.exit_code()
 
 
+def _attention(args: argparse.Namespace) -> int:
+    from .attention import format_table, trailing_attention
+
+    try:
+        result = trailing_attention(args.target, args.as_of, args.top)
+    except Exception as error:  # e.g. marts not built yet: say so, do not dump a trace
+        print(f"error: {error}".strip(), file=sys.stderr)
+        print("  (run `warehouse build` first?)", file=sys.stderr)
+        return jobs.EXIT_FAILED
+    print(format_table(result))
+    return jobs.EXIT_OK
+
+
+def _utc_time(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _inboxes(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """Without --inbox or --events, the configured (or default) inboxes that exist."""
     if args.inbox or args.events:
@@ -80,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         ("build", "run dbt build (seeds, models, snapshots, tests)"),
         ("run", "ingest, then dbt build"),
         ("generate-events", "write mock web-shop events as JSON Lines (--help for options)"),
+        ("attention", "print the most-viewed articles of the trailing 4 hours"),
         ("demo", "generate sample files and run the whole pipeline"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
@@ -111,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("build", "run"):
             command.add_argument(
                 "--quiet", action="store_true", help="hide dbt's per-node log lines"
+            )
+        if name == "attention":
+            command.add_argument("--top", type=int, default=100, help="rows (default: 100)")
+            command.add_argument(
+                "--as-of",
+                type=_utc_time,
+                default=None,
+                help="end of the window, ISO 8601 (UTC unless an offset is given; default: now)",
             )
     return parser
 
