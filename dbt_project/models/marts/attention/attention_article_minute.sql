@@ -15,14 +15,18 @@
 -- Incremental: each run adds the events of new loads to the minutes they
 -- occurred in (late events included); an event is counted once because the
 -- deduplicated event table only ever gains new events.
-with events as (
+with attention_events as (
     select * from {{ ref('int_shop_events_deduplicated') }}
     where
         event_type in ('DETAILS_VIEW', 'ORDER_DETAILS')
         and article_id is not null
-        {% if is_incremental() %}
-            and load_id > (select coalesce(max(last_load_id), '') from {{ this }})
-        {% endif %}
+),
+
+events as (
+    select * from attention_events
+    {% if is_incremental() %}
+        where load_id > (select coalesce(max(last_load_id), '') from {{ this }})
+    {% endif %}
 ),
 
 new_counts as (

@@ -20,6 +20,14 @@ bounds as (
     from per_window
 ),
 
+window_span as (
+    select
+        first_window,
+        {{ dbt.datediff('first_window', 'last_window', 'hour') }} / 4  -- noqa: LT05
+            as last_window_number
+    from bounds
+),
+
 window_numbers as (
     -- up to 10,000 windows (4.5 years)
     select
@@ -35,14 +43,12 @@ all_windows as (
     select
         cast(
             {{ dbt.dateadd(
-                'hour', 'window_numbers.window_number * 4', 'bounds.first_window'
+                'hour', 'window_numbers.window_number * 4', 'window_span.first_window'
             ) }} as timestamp
         ) as window_start
-    from bounds
+    from window_span
     cross join window_numbers
-    where
-        window_numbers.window_number
-        <= {{ dbt.datediff('bounds.first_window', 'bounds.last_window', 'hour') }} / 4
+    where window_numbers.window_number <= window_span.last_window_number
 ),
 
 final as (
