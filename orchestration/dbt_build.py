@@ -49,6 +49,12 @@ def dbt_build(target: str, extra_args: list[str] | None = None, quiet: bool = Fa
         str(settings.DBT_PROJECT_DIR),
         "--target",
         target,
+        # one target folder per warehouse: concurrent builds of different
+        # warehouses (tests, a scheduler) never overwrite each other's artifacts
+        "--target-path",
+        str(
+            settings.DBT_PROJECT_DIR / "target" / f"{target}-{settings.warehouse_identity(target)}"
+        ),
     ]
     if quiet:
         args.append("--quiet")

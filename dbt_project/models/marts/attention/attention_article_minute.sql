@@ -6,6 +6,7 @@
         post_hook=[
             "{{ create_index(['minute_start'], include=['article_id', "
             ~ "'details_view_count', 'transaction_item_count']) }}",
+            {"sql": "{{ refresh_statistics() }}", "transaction": false},
         ],
     )
 }}

@@ -1,23 +1,29 @@
 -- One row per web-shop customer: when first and last seen and the shop
--- country of their latest event that names one.
+-- country of their latest event that names one (ties: alphabetical).
 with events as (
     select * from {{ ref('int_shop_events_deduplicated') }}
 ),
 
-latest_country as (
+country_last_seen as (
+    -- aggregate first: picking the latest country then sorts a few rows per
+    -- customer instead of every event
     select
         customer_id,
-        {{ latest_non_null(
-            'country_code', 'customer_id', 'occurred_at desc, event_id desc'
-        ) }} as country_code
+        country_code,
+        max(occurred_at) as last_seen_at
     from events
+    where country_code is not null
+    group by customer_id, country_code
 ),
 
 countries as (
-    select distinct
+    select
         customer_id,
-        country_code
-    from latest_country
+        country_code,
+        row_number() over (
+            partition by customer_id order by last_seen_at desc, country_code asc
+        ) as recency
+    from country_last_seen
 ),
 
 activity as (
@@ -38,7 +44,10 @@ final as (
         activity.last_seen_at,
         cast(activity.event_count as bigint) as event_count
     from activity
-    inner join countries on activity.customer_id = countries.customer_id
+    left join countries
+        on
+            activity.customer_id = countries.customer_id
+            and countries.recency = 1
 )
 
 select * from final

@@ -1,8 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+    )
+}}
+
 -- Delivered event lines kept out of the facts (not JSON, a missing envelope
 -- field, an unparseable timestamp, a type without its ids), with the reason
--- and the line as delivered.
+-- and the line as delivered. Incremental: each run adds the rejects of loads
+-- newer than the newest reject already listed.
 with validated as (
     select * from {{ ref('int_shop_events_validated') }}
+    {% if is_incremental() %}
+        where load_id > (select coalesce(max(load_id), '') from {{ this }})
+    {% endif %}
 ),
 
 final as (

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench`. Never imported by the tests' timing asserts (there are none)."""
