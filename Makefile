@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+SCALE ?= full
+
 .PHONY: demo test lint format bench clean
 
 $(STAMP): pyproject.toml
@@ -27,6 +29,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 	cd dbt_project && WAREHOUSE_DUCKDB=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff fix models
+
+bench: $(STAMP)  ## every hot path next to the raw tool: make bench [SCALE=small|full]
+	$(BIN)/python -m bench.run --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs

@@ -1,0 +1,32 @@
+"""`make bench` runs once at a tiny scale in the test suite, so it cannot rot.
+
+No timing is asserted (the machine is noisy and tiny inputs measure start-up):
+only that every case ran, measured something and reported its target.
+"""
+
+import json
+import os
+
+import pytest
+
+from bench import run
+
+
+@pytest.mark.skipif(
+    not run.postgres_available() and os.environ.get("REQUIRE_POSTGRES") != "1",
+    reason="PostgreSQL not reachable",
+)
+def test_every_benchmark_case_runs_and_reports(tmp_path):
+    assert run.main(["--scale", "tiny", "--repeat", "1", "--results", str(tmp_path)]) == 0
+
+    report = json.loads((tmp_path / "latest.json").read_text())
+    cases = {result["case"]: result for result in report["results"]}
+    assert len(cases) == len(run.CASES) + 1  # the full run also reports the incremental run
+    for name, result in cases.items():
+        assert result["rows"] > 0, name
+        assert result["project_s"] is not None and result["project_s"] >= 0, name
+        assert result["target"], name
+    ratios = [r for r in cases.values() if r["raw_tool"]]
+    assert len(ratios) >= 5  # csv x2, xlsx, events, incremental-vs-full
+    assert all(r["raw_s"] > 0 and r["ratio"] > 0 for r in ratios)
+    assert "| case |" in (tmp_path / "latest.md").read_text()
