@@ -78,16 +78,15 @@ class CaseResult:
 
 def run_process(command: list[str], env: dict[str, str] | None = None) -> Measure:
     """Wall time and peak RSS of one child process (and nothing else)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    with tempfile.TemporaryFile() as errors:  # a pipe would fill up and block the child
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 3):  # 3: some input rejected, still a completed run
         raise RuntimeError(f"{command[:3]} exited {code}: {stderr[-2000:]}")
@@ -408,11 +407,17 @@ NEEDS_POSTGRES = {"ingest-csv-postgres", "attention-query"}
 # --- report ---------------------------------------------------------------------------
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.2f} ms" if seconds < 0.1 else f"{seconds:.2f} s"
+
+
 def table(results: list[CaseResult]) -> str:
     header = "| case | rows | project | raw tool | ratio | peak RSS | target | result |"
     lines = [header, "|---|---:|---:|---|---:|---:|---|---|"]
     for r in results:
-        project = f"{r.project_s:.2f} s" if r.project_s is not None else "-"
+        project = _duration(r.project_s)
         raw = f"{r.raw_tool} {r.raw_s:.2f} s" if r.raw_s else "-"
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
         rss = f"{r.peak_rss_mb:,.0f} MB" if r.peak_rss_mb else "-"
@@ -448,12 +453,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{index}/{len(names)}] {name} ({args.scale}) ...", file=sys.stderr, flush=True)
             outcome = CASES[name](workspace, scale, args.repeat)
             results.extend(outcome if isinstance(outcome, list) else [outcome])
+            write_results(args, results)  # a later case failing loses nothing
     finally:
         workspace.close()
         if args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
+    print(table(results))
+    return 0
+
+
+def write_results(args: argparse.Namespace, results: list[CaseResult]) -> None:
     report = table(results)
-    print(report)
     args.results.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     (args.results / "latest.md").write_text(
@@ -466,7 +476,6 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":

@@ -18,9 +18,7 @@ with events as (
 
 {% if is_incremental() %}
     touched_carts as (
-        select distinct cart_id
-        from events
-        where load_id > (select coalesce(max(last_load_id), '') from {{ this }})
+        {{ keys_touched_by_new_loads('events', 'cart_id') }}
     ),
 {% endif %}
 

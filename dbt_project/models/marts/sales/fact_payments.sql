@@ -17,9 +17,7 @@ with events as (
 
 {% if is_incremental() %}
     touched_orders as (
-        select distinct order_id
-        from events
-        where load_id > (select coalesce(max(last_load_id), '') from {{ this }})
+        {{ keys_touched_by_new_loads('events', 'order_id') }}
     ),
 {% endif %}
 

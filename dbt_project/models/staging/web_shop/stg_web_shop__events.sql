@@ -21,18 +21,8 @@ completed_loads as (
     select * from {{ ref('stg_dlt__loads') }}
 ),
 
-loaded_files as (
-    {{ first_landing_per_file('files', 'completed_loads') }}
-),
-
 new_files as (
-    select
-        file_hash,
-        load_id
-    from loaded_files
-    {% if is_incremental() %}
-        where load_id > (select coalesce(max(load_id), '') from {{ this }})
-    {% endif %}
+    {{ new_completed_deliveries('files', 'completed_loads') }}
 ),
 
 delivered as (
