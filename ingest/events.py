@@ -11,14 +11,12 @@ so raw keeps exactly what was delivered.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import dlt
 
 from .event_readers import (
     LINE_NUMBER_FIELD,
-    RAW_EVENT_SCHEMA,
     RAW_EVENT_TEXT_COLUMNS,
     check_event_file_name,
     read_event_file,
@@ -27,9 +25,9 @@ from .files import (
     MANIFEST_COLUMNS,
     Delivery,
     Staged,
+    StagingArea,
     manifest_resource,
     staged_rows_resource,
-    write_staged_files,
 )
 
 PIPELINE_NAME = "web_shop"
@@ -43,23 +41,16 @@ EVENT_COLUMNS = {
 
 
 def convert_event_file(
-    local_path: Path, file_name: str, file_hash: str, workdir: Path, staged_format: str
+    local_path: Path, file_name: str, file_hash: str, staging: StagingArea
 ) -> Staged:
     compressed = check_event_file_name(file_name)
-    batches = read_event_file(local_path, file_name, file_hash, compressed)
-    return Staged(write_staged_files(batches, workdir, staged_format, RAW_EVENT_SCHEMA))
-
-
-def converter(staged_format: str):
-    return partial(convert_event_file, staged_format=staged_format)
+    return Staged(staging.stage(read_event_file(local_path, file_name, file_hash, compressed)))
 
 
 @dlt.source(name=PIPELINE_NAME, max_table_nesting=0)
-def web_shop_events_source(deliveries: list[Delivery], staged_format: str):
-    """The lines of accepted event files and the manifest of every file seen."""
+def web_shop_events_source(deliveries: list[Delivery], staging: StagingArea):
+    """The staged lines of accepted event files and the manifest of every file seen."""
     return (
-        staged_rows_resource(
-            EVENTS_TABLE, EVENT_COLUMNS, RAW_EVENT_SCHEMA, deliveries, staged_format
-        ),
+        staged_rows_resource(EVENTS_TABLE, EVENT_COLUMNS, staging),
         manifest_resource(MANIFEST_TABLE, MANIFEST_COLUMNS, deliveries),
     )

@@ -2,14 +2,16 @@
 stage converted rows for dlt's file import, keep a manifest, quarantine bad files.
 
 A source supplies one `convert` function: it reads a local copy of a delivery,
-writes staged parts with the raw table's columns and returns labels for the
-manifest, or raises RejectedFile with the reason.
+hands its raw batches to the staging area and returns labels for the manifest,
+or raises RejectedFile with the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +28,16 @@ from .contract import RejectedFile
 
 QUARANTINE_DIR = "_quarantine"
 LOADED, REJECTED, SKIPPED = "loaded", "rejected", "skipped"
-STAGED_PART_ROWS = 250_000
+# Rows per staged part, by format. csv: PostgreSQL runs one COPY per part on its own
+# connection, so several parts keep both cores busy. parquet: DuckDB parallelises
+# inside one insert, and each further insert into the same table costs more.
+PART_ROWS = {"csv": 250_000, "parquet": 2_000_000}
+# a delivery smaller than this is held in memory until read to the end, then shares
+# staged parts with other small deliveries; a larger one streams into parts of its own
+SHARED_DELIVERY_BYTES = 32 << 20
+# small deliveries are gathered into row groups of about this many rows (DuckDB reads
+# parquet row groups in parallel; thousands of tiny ones are slow)
+SHARED_ROW_GROUP_ROWS = 100_000
 
 MANIFEST_COLUMNS = {
     "file_name": {"data_type": "text", "nullable": False},
@@ -45,15 +56,87 @@ MANIFEST_COLUMNS = {
 class Staged:
     """What a converter produced for one accepted delivery."""
 
-    parts: list[tuple[Path, int]]  # (staged file, rows)
+    rows: int
     labels: dict[str, str | None] = field(default_factory=dict)  # extra manifest columns
 
-    @property
-    def rows(self) -> int:
-        return sum(rows for _, rows in self.parts)
+
+class StagingArea:
+    """Staged files (parquet for DuckDB, csv for PostgreSQL's COPY) that dlt imports as
+    they are, so no row passes through Python dicts or dlt's normaliser.
+
+    dlt pays a fixed cost per imported file, so small deliveries share parts. A
+    delivery joins them only once it has been read to the end: a file rejected
+    halfway leaves nothing behind. A large delivery streams into parts of its own,
+    so memory stays bounded.
+    """
+
+    def __init__(self, workdir: Path, staged_format: str, schema: pa.Schema):
+        self.workdir, self.staged_format, self.schema = workdir, staged_format, schema
+        self.parts: list[tuple[Path, int]] = []  # (staged file, rows), closed parts only
+        self._pending: list[pa.RecordBatch] = []  # small deliveries not yet written
+        self._shared_writer = None
+        self._shared_path: Path | None = None
+        self._shared_rows = 0
+        self._names = itertools.count()
+
+    def stage(self, batches: Iterable[pa.RecordBatch]) -> int:
+        """Stage one delivery's batches; returns its row count."""
+        batches = iter(batches)
+        held: list[pa.RecordBatch] = []
+        held_bytes = 0
+        for batch in batches:
+            held.append(batch)
+            held_bytes += batch.nbytes
+            if held_bytes > SHARED_DELIVERY_BYTES:
+                return self._stage_own_parts(itertools.chain(_drain(held), batches))
+        self._pending.extend(held)
+        if sum(batch.num_rows for batch in self._pending) >= SHARED_ROW_GROUP_ROWS:
+            self._write_pending()
+        return sum(batch.num_rows for batch in held)
+
+    def close(self) -> list[tuple[Path, int]]:
+        """Write what is pending and finish the shared part; returns every staged part."""
+        self._write_pending()
+        self._close_shared_part()
+        return self.parts
+
+    def _stage_own_parts(self, batches: Iterator[pa.RecordBatch]) -> int:
+        folder = self.workdir / f"delivery-{next(self._names):06d}"
+        folder.mkdir(parents=True)
+        parts = write_staged_files(batches, folder, self.staged_format, self.schema)
+        self.parts.extend(parts)
+        return sum(rows for _, rows in parts)
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        rows = pa.Table.from_batches(self._pending, self.schema).combine_chunks()
+        self._pending = []
+        if self._shared_writer is None:
+            self._shared_path = (
+                self.workdir / f"shared-{next(self._names):06d}.{self.staged_format}"
+            )
+            self._shared_writer = _staged_writer(self._shared_path, self.staged_format, self.schema)
+            self._shared_rows = 0
+        self._shared_writer.write_table(rows)
+        self._shared_rows += rows.num_rows
+        if self._shared_rows >= PART_ROWS[self.staged_format]:
+            self._close_shared_part()
+
+    def _close_shared_part(self) -> None:
+        if self._shared_writer is not None:
+            self._shared_writer.close()
+            self.parts.append((self._shared_path, self._shared_rows))
+            self._shared_writer = None
 
 
-Converter = Callable[[Path, str, str, Path], Staged]  # (local file, name, hash, workdir)
+def _drain(batches: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Yield and forget held batches, so they are freed once written."""
+    while batches:
+        yield batches.pop(0)
+
+
+Converter = Callable[[Path, str, str, StagingArea], Staged]  # (local file, name, hash, staging)
 
 
 @dataclass
@@ -97,39 +180,60 @@ def list_inbox(inbox: str, file_glob: str = "*") -> list[FileItemDict]:
     return sorted(items, key=lambda item: (item["modification_date"], item["file_name"]))
 
 
+@dataclass
+class IngestedFiles:
+    """What the manifest knows: the hashes of loaded deliveries, and the hash of every
+    file already hashed by (url, size, mtime), so an inbox of unchanged files is not
+    read again on every run."""
+
+    hashes: set[str] = field(default_factory=set)
+    hash_by_identity: dict[tuple, str] = field(default_factory=dict)
+
+    def known_hash(self, item: FileItemDict) -> str | None:
+        identity = file_identity(
+            item["file_url"], item.get("size_in_bytes"), item.get("modification_date")
+        )
+        return self.hash_by_identity.get(identity)
+
+
+def file_identity(url: str, size: int | None, modified: dt.datetime | None) -> tuple:
+    return (url, size, round(modified.timestamp(), 3) if modified else None)
+
+
 def prepare_deliveries(
     items: Iterable[FileItemDict],
-    already_ingested: set[str],
-    workdir: Path,
+    ingested: IngestedFiles,
+    staging: StagingArea,
     convert: Converter,
     progress: Callable[[int, int, Delivery], None] | None = None,
 ) -> list[Delivery]:
-    """Hash, check and convert each file; a bad file is marked rejected, never raised."""
+    """Hash, check and convert each file; a bad file is marked rejected, never raised.
+    The staging area is closed at the end: its parts are ready for dlt."""
     deliveries: list[Delivery] = []
     items = list(items)
     for index, item in enumerate(items, start=1):
-        delivery = _prepare_one(item, already_ingested, workdir / f"{index:06d}", convert)
+        delivery = _prepare_one(item, ingested, staging, convert)
         if delivery.status == LOADED and delivery.file_hash:
-            already_ingested.add(delivery.file_hash)  # identical bytes later in this batch
+            ingested.hashes.add(delivery.file_hash)  # identical bytes later in this batch
         deliveries.append(delivery)
         if progress:
             progress(index, len(items), delivery)
+    staging.close()
     return deliveries
 
 
 def _prepare_one(
-    item: FileItemDict, already_ingested: set[str], workdir: Path, convert: Converter
+    item: FileItemDict, ingested: IngestedFiles, staging: StagingArea, convert: Converter
 ) -> Delivery:
-    delivery = Delivery(item)
-    workdir.mkdir(parents=True)
+    delivery = Delivery(item, file_hash=ingested.known_hash(item))
+    if delivery.file_hash in ingested.hashes:
+        return _skipped(delivery, "already ingested: unchanged since an earlier run")
     try:
-        local_path = _local_copy(item, workdir)
-        delivery.file_hash = sha256_of(local_path)
-        if delivery.file_hash in already_ingested:
-            delivery.status = SKIPPED
-            delivery.reason = "already ingested: same bytes as an earlier delivery"
-            return delivery
-        delivery.staged = convert(local_path, delivery.file_name, delivery.file_hash, workdir)
+        with _local_copy(item, staging.workdir) as local_path:
+            delivery.file_hash = sha256_of(local_path)
+            if delivery.file_hash in ingested.hashes:
+                return _skipped(delivery, "already ingested: same bytes as an earlier delivery")
+            delivery.staged = convert(local_path, delivery.file_name, delivery.file_hash, staging)
         delivery.labels = delivery.staged.labels
     except RejectedFile as rejection:
         delivery.status = REJECTED
@@ -139,14 +243,25 @@ def _prepare_one(
     return delivery
 
 
-def _local_copy(item: FileItemDict, workdir: Path) -> Path:
-    """Local files are read in place; bucket files are streamed to the work dir once."""
+def _skipped(delivery: Delivery, reason: str) -> Delivery:
+    delivery.status, delivery.reason = SKIPPED, reason
+    return delivery
+
+
+@contextlib.contextmanager
+def _local_copy(item: FileItemDict, workdir: Path) -> Iterator[Path]:
+    """Local files are read in place; a bucket file is streamed to the work dir, read,
+    and removed again."""
     if item["file_url"].startswith("file://"):
-        return Path(item.local_file_path)
+        yield Path(item.local_file_path)
+        return
     target = workdir / "delivered"
     with item.open(compression="disable") as source, target.open("wb") as sink:
         shutil.copyfileobj(source, sink, length=1 << 20)
-    return target
+    try:
+        yield target
+    finally:
+        target.unlink(missing_ok=True)
 
 
 def sha256_of(path: Path) -> str:
@@ -162,11 +277,9 @@ def write_staged_files(
     workdir: Path,
     staged_format: str,
     schema: pa.Schema,
-    rows_per_part: int | None = None,
 ) -> list[tuple[Path, int]]:
-    """Stream batches into files dlt can import, a new part every `rows_per_part` rows
-    (dlt loads parts in parallel: several COPYs keep both cores busy)."""
-    rows_per_part = rows_per_part or STAGED_PART_ROWS
+    """Stream batches into files dlt can import, a new part every PART_ROWS rows."""
+    rows_per_part = PART_ROWS[staged_format]
     parts: list[tuple[Path, int]] = []
     writer, rows = None, 0
     try:
@@ -194,25 +307,22 @@ def write_staged_files(
 
 def _staged_writer(path: Path, staged_format: str, schema: pa.Schema):
     if staged_format == "parquet":
-        return pq.ParquetWriter(path, schema, compression="zstd")
+        # staged files live for one run: light compression writes faster than zstd
+        return pq.ParquetWriter(path, schema, compression="snappy")
     # quote only where needed: fewer bytes for COPY to parse
     return pa_csv.CSVWriter(path, schema, write_options=pa_csv.WriteOptions(quoting_style="needed"))
 
 
-def staged_rows_resource(
-    table: str, columns: dict, schema: pa.Schema, deliveries: list[Delivery], staged_format: str
-):
-    """dlt resource importing the staged parts of the accepted deliveries as they are.
-    With no deliveries at all it yields an empty table, so dlt still creates it."""
+def staged_rows_resource(table: str, columns: dict, staging: StagingArea):
+    """dlt resource importing the staged parts as they are. With none it yields an
+    empty table, so dlt still creates the table."""
 
     @dlt.resource(name=table, write_disposition="append", columns=columns)
     def rows():
-        if not deliveries:
-            yield schema.empty_table()
-        for delivery in deliveries:
-            if delivery.status == LOADED and delivery.staged:
-                for path, count in delivery.staged.parts:
-                    yield dlt.mark.with_file_import(str(path), staged_format, count)
+        if not staging.parts:
+            yield staging.schema.empty_table()
+        for path, count in staging.parts:
+            yield dlt.mark.with_file_import(str(path), staging.staged_format, count)
 
     return rows
 

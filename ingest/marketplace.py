@@ -6,14 +6,12 @@ Two tables land per run, in one load package (one load id):
 - `marketplace_files`: the manifest, one row per file seen (loaded / rejected /
   skipped as already ingested) with its size, hash, mtime and reason.
 
-Each accepted file is converted once into staged files with the raw table's
-columns (parquet for DuckDB, csv for PostgreSQL's COPY) and handed to dlt as
-file imports, so no rows pass through Python dicts or dlt's normaliser.
+Each accepted file is converted once into the staging area (`files.StagingArea`):
+files with the raw table's columns that dlt imports as they are.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import dlt
@@ -23,11 +21,11 @@ from .files import (
     MANIFEST_COLUMNS,
     Delivery,
     Staged,
+    StagingArea,
     manifest_resource,
     staged_rows_resource,
-    write_staged_files,
 )
-from .readers import RAW_SCHEMA, Lineage, read_delivery
+from .readers import Lineage, read_delivery
 
 PIPELINE_NAME = "marketplace"
 SALES_ROWS_TABLE = "marketplace_sales_rows"
@@ -45,29 +43,24 @@ MARKETPLACE_MANIFEST_COLUMNS = {
 
 
 def convert_delivery(
-    local_path: Path, file_name: str, file_hash: str, workdir: Path, staged_format: str
+    local_path: Path, file_name: str, file_hash: str, staging: StagingArea
 ) -> Staged:
     """Check the name against the seeds, read the file, stage its raw rows."""
     name = parse_delivery_name(file_name)
     labels = {"marketplace_code": name.marketplace_code, "country_code": name.country_code}
     try:
-        batches = read_delivery(local_path, name.extension, Lineage(file_name, file_hash))
-        parts = write_staged_files(batches, workdir, staged_format, RAW_SCHEMA)
+        rows = staging.stage(
+            read_delivery(local_path, name.extension, Lineage(file_name, file_hash))
+        )
     except RejectedFile as rejection:
         raise RejectedFile(str(rejection), labels) from None
-    return Staged(parts, labels)
-
-
-def converter(staged_format: str):
-    return partial(convert_delivery, staged_format=staged_format)
+    return Staged(rows, labels)
 
 
 @dlt.source(name=PIPELINE_NAME, max_table_nesting=0)
-def marketplace_source(deliveries: list[Delivery], staged_format: str):
-    """The rows of accepted deliveries and the manifest of every file seen."""
+def marketplace_source(deliveries: list[Delivery], staging: StagingArea):
+    """The staged rows of accepted deliveries and the manifest of every file seen."""
     return (
-        staged_rows_resource(
-            SALES_ROWS_TABLE, SALES_ROWS_COLUMNS, RAW_SCHEMA, deliveries, staged_format
-        ),
+        staged_rows_resource(SALES_ROWS_TABLE, SALES_ROWS_COLUMNS, staging),
         manifest_resource(MANIFEST_TABLE, MARKETPLACE_MANIFEST_COLUMNS, deliveries),
     )

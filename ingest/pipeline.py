@@ -12,16 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from . import events, marketplace, settings
+from . import event_readers, events, marketplace, readers, settings
 from .files import (
     LOADED,
     REJECTED,
     SKIPPED,
     Converter,
     Delivery,
+    IngestedFiles,
+    StagingArea,
+    file_identity,
     list_inbox,
     prepare_deliveries,
     quarantine,
@@ -34,20 +39,26 @@ class FileSource:
 
     pipeline_name: str
     manifest_table: str
-    converter: Callable[[str], Converter]  # staged format -> converter
-    source: Callable[[list[Delivery], str], Any]  # (deliveries, staged format) -> dlt source
+    raw_schema: pa.Schema  # of the rows table
+    convert: Converter
+    source: Callable[[list[Delivery], StagingArea], Any]  # -> dlt source
+
+    def staging_area(self, workdir: Path, target: str) -> StagingArea:
+        return StagingArea(workdir, staged_format_for(target), self.raw_schema)
 
 
 MARKETPLACE = FileSource(
     marketplace.PIPELINE_NAME,
     marketplace.MANIFEST_TABLE,
-    marketplace.converter,
+    readers.RAW_SCHEMA,
+    marketplace.convert_delivery,
     marketplace.marketplace_source,
 )
 WEB_SHOP_EVENTS = FileSource(
     events.PIPELINE_NAME,
     events.MANIFEST_TABLE,
-    events.converter,
+    event_readers.RAW_EVENT_SCHEMA,
+    events.convert_event_file,
     events.web_shop_events_source,
 )
 
@@ -80,7 +91,14 @@ def make_pipeline(target: str, name: str = "marketplace") -> dlt.Pipeline:
     if target == "duckdb":
         path = settings.duckdb_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        destination = dlt.destinations.duckdb(credentials=str(path))
+        credentials = DuckDbCredentials(str(path))
+        # DuckDB's default (80% of RAM) lets a big load hold gigabytes; it spills instead
+        credentials.global_config = {
+            "memory_limit": settings.duckdb_memory_limit(),
+            # raw rows carry their row numbers: order need not be kept, loads run parallel
+            "preserve_insertion_order": False,
+        }
+        destination = dlt.destinations.duckdb(credentials=credentials)
     elif target == "postgres":
         destination = dlt.destinations.postgres(credentials=_postgres_credentials())
     else:
@@ -122,20 +140,19 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
     started = time.perf_counter()
     inbox_url = normalize_inbox(inbox)
     pipeline = make_pipeline(target, source.pipeline_name)
-    finish_interrupted_load(pipeline)
-    staged_format = staged_format_for(target)
+    finish_interrupted_load(pipeline, target)
     report = IngestReport()
     with tempfile.TemporaryDirectory(prefix="warehouse-ingest-") as workdir:
+        staging = source.staging_area(Path(workdir), target)
         deliveries = prepare_deliveries(
             list_inbox(inbox_url),
-            ingested_file_hashes(pipeline, source.manifest_table),
-            Path(workdir),
-            source.converter(staged_format),
+            ingested_files(pipeline, source.manifest_table),
+            staging,
+            source.convert,
             progress=None if quiet else _print_progress,
         )
         if deliveries:
-            info = pipeline.run(source.source(deliveries, staged_format))
-            report.load_id = info.loads_ids[0] if info.loads_ids else None
+            report.load_id = run_pipeline(pipeline, source.source(deliveries, staging), target)
     # so that `dbt build` runs after an ingest of any one kind of file
     ensure_raw_tables(target)
     # move bad files only once everything else is safely loaded
@@ -152,9 +169,26 @@ def ensure_raw_tables(target: str) -> None:
     works on a warehouse that has seen no files of some kind yet."""
     for source in (MARKETPLACE, WEB_SHOP_EVENTS):
         pipeline = make_pipeline(target, source.pipeline_name)
-        finish_interrupted_load(pipeline)
+        finish_interrupted_load(pipeline, target)
         if not _table_exists(pipeline, source.manifest_table):
-            pipeline.run(source.source([], staged_format_for(target)))
+            with tempfile.TemporaryDirectory(prefix="warehouse-ingest-") as workdir:
+                empty = source.staging_area(Path(workdir), target)
+                run_pipeline(pipeline, source.source([], empty), target)
+
+
+def run_pipeline(pipeline: dlt.Pipeline, source: Any, target: str) -> str | None:
+    """Extract, normalize and load one package; returns its load id."""
+    pipeline.extract(source)
+    pipeline.normalize()
+    info = pipeline.load(workers=load_workers(target))
+    return info.loads_ids[0] if info.loads_ids else None
+
+
+def load_workers(target: str) -> int:
+    """Parallel load jobs. PostgreSQL runs a COPY per staged part on its own connection,
+    so several keep both cores busy. DuckDB writes one file: two jobs keep it busy, and
+    every further job only holds another part's rows in memory."""
+    return settings.load_workers() or (8 if target == "postgres" else 2)
 
 
 def _table_exists(pipeline: dlt.Pipeline, table: str) -> bool:
@@ -177,23 +211,30 @@ def normalize_inbox(inbox: str) -> str:
     return path.as_uri()
 
 
-def finish_interrupted_load(pipeline: dlt.Pipeline) -> None:
+def finish_interrupted_load(pipeline: dlt.Pipeline, target: str) -> None:
     """A run killed mid-load leaves a package behind; load it before deciding what is new."""
     if pipeline.has_pending_data:
         pipeline.normalize()
-        pipeline.load()
+        pipeline.load(workers=load_workers(target))
 
 
-def ingested_file_hashes(pipeline: dlt.Pipeline, manifest_table: str) -> set[str]:
+def ingested_files(pipeline: dlt.Pipeline, manifest_table: str) -> IngestedFiles:
+    """Loaded hashes, and the hash of every file seen by (url, size, mtime)."""
     try:
         with pipeline.sql_client() as client:
             table = client.make_qualified_table_name(manifest_table)
             rows = client.execute_sql(
-                f"select distinct file_hash from {table} where status = '{LOADED}'"  # noqa: S608
+                "select distinct file_url, size_bytes, modified_at, file_hash, status "  # noqa: S608
+                f"from {table} where file_hash is not null and status in ('{LOADED}', '{SKIPPED}')"
             )
     except DatabaseUndefinedRelation:
-        return set()
-    return {row[0] for row in rows or []}
+        return IngestedFiles()
+    ingested = IngestedFiles()
+    for url, size, modified_at, file_hash, status in rows or []:
+        ingested.hash_by_identity[file_identity(url, size, modified_at)] = file_hash
+        if status == LOADED:
+            ingested.hashes.add(file_hash)
+    return ingested
 
 
 def _tally(report: IngestReport, deliveries: list[Delivery]) -> None:

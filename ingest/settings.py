@@ -2,6 +2,8 @@
 
 DuckDB: `WAREHOUSE_DUCKDB` (default `data/warehouse.duckdb` under the project).
 PostgreSQL: the standard libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+Loading: `WAREHOUSE_DUCKDB_MEMORY_LIMIT` (DuckDB's memory_limit while loading raw,
+default 512MB) and `WAREHOUSE_LOAD_WORKERS` (parallel dlt load jobs).
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ def duckdb_path() -> Path:
     configured = os.environ.get("WAREHOUSE_DUCKDB")
     path = Path(configured) if configured else PROJECT_ROOT / "data" / "warehouse.duckdb"
     return path.resolve()
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "512MB")
+
+
+def load_workers() -> int | None:
+    configured = os.environ.get("WAREHOUSE_LOAD_WORKERS")
+    return int(configured) if configured else None
 
 
 def postgres_settings() -> PostgresSettings:

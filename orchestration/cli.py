@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 if events_inbox:
                     jobs.ingest_events(events_inbox, args.target, summary)
             if args.command in ("build", "run"):
-                jobs.build(args.target, summary, quiet=args.quiet)
+                jobs.build(args.target, summary, quiet=args.quiet, unit_tests=args.unit_tests)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return jobs.EXIT_FAILED
@@ -137,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("build", "run"):
             command.add_argument(
                 "--quiet", action="store_true", help="hide dbt's per-node log lines"
+            )
+            command.add_argument(
+                "--unit-tests",
+                action="store_true",
+                help="also run dbt unit tests (CI runs them; scheduled builds skip them)",
             )
         if name == "attention":
             command.add_argument("--top", type=int, default=100, help="rows (default: 100)")

@@ -36,7 +36,15 @@ _BUILT = {"model", "seed", "snapshot"}
 _TESTS = {"test", "unit_test"}
 
 
-def dbt_build(target: str, extra_args: list[str] | None = None, quiet: bool = False) -> BuildReport:
+def dbt_build(
+    target: str,
+    extra_args: list[str] | None = None,
+    quiet: bool = False,
+    unit_tests: bool = False,
+) -> BuildReport:
+    """`dbt build` with data tests. Unit tests check SQL logic against fixtures, not
+    data: as dbt recommends, they run in CI (`make test`), not in every scheduled
+    build, unless asked for."""
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     ensure_raw_tables(target)  # sources that never loaded still get (empty) raw tables
@@ -58,6 +66,8 @@ def dbt_build(target: str, extra_args: list[str] | None = None, quiet: bool = Fa
     ]
     if quiet:
         args.append("--quiet")
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     with _environment(settings.dbt_environment(target)):
         result = dbtRunner().invoke(args + (extra_args or []))
     return _report(result)

@@ -29,7 +29,7 @@ def built_warehouse(request, tmp_path_factory):
             write_batch(inbox)
             expected.add_batch(inbox)
             reports.append(ingest_marketplace_files(str(inbox), request.param, quiet=True))
-            build = dbt_build(request.param, quiet=True)
+            build = dbt_build(request.param, quiet=True, unit_tests=True)
             assert build.success, build.lines()
         yield request.param, expected, reports
 

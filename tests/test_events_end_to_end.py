@@ -238,8 +238,9 @@ def built(request, tmp_path_factory):
             shutil.copy(path, inbox)
         expected.add_batch(inbox)
         first = ingest_event_files(str(inbox), target, quiet=True)
-        build = dbt_build(target, quiet=True)
+        build = dbt_build(target, quiet=True, unit_tests=True)
         assert build.success, build.lines()
+        assert build.counts[("unit_test", "pass")] > 0  # CI runs the unit tests
         metrics_after_first = _select(target, "marts.shop_daily_metrics", METRIC_COLUMNS)
         expected_first = copy.deepcopy(expected)
 
@@ -249,6 +250,7 @@ def built(request, tmp_path_factory):
         second = ingest_event_files(str(inbox), target, quiet=True)
         build = dbt_build(target, quiet=True)
         assert build.success, build.lines()
+        assert not any(kind == "unit_test" for kind, _ in build.counts)  # scheduled builds
 
         again = ingest_event_files(str(inbox), target, quiet=True)
         yield Built(target, expected, expected_first, first, second, again, metrics_after_first)

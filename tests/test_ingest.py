@@ -6,9 +6,10 @@ from pathlib import Path
 
 from conftest import query
 
-from ingest.files import list_inbox, prepare_deliveries
-from ingest.marketplace import converter, marketplace_source
+from ingest.files import IngestedFiles, list_inbox, prepare_deliveries
+from ingest.marketplace import marketplace_source
 from ingest.pipeline import (
+    MARKETPLACE,
     ingest_marketplace_files,
     make_pipeline,
     normalize_inbox,
@@ -105,13 +106,13 @@ def test_identical_bytes_under_two_names_in_one_batch_land_once(duckdb_warehouse
 
 def test_a_run_killed_before_its_load_is_finished_by_the_next_run(warehouse, tmp_path):
     inbox = make_inbox(tmp_path)
-    staged_format = staged_format_for(warehouse)
     pipeline = make_pipeline(warehouse)
     with tempfile.TemporaryDirectory() as workdir:
+        staging = MARKETPLACE.staging_area(Path(workdir), warehouse)
         deliveries = prepare_deliveries(
-            list_inbox(normalize_inbox(str(inbox))), set(), Path(workdir), converter(staged_format)
+            list_inbox(normalize_inbox(str(inbox))), IngestedFiles(), staging, MARKETPLACE.convert
         )
-        pipeline.extract(marketplace_source(deliveries, staged_format))
+        pipeline.extract(marketplace_source(deliveries, staging))
         pipeline.normalize()
     # the process dies here: a normalized package waits, nothing is in raw yet
 
@@ -147,7 +148,8 @@ def test_a_file_staged_in_several_parts_lands_every_row_once(warehouse, tmp_path
     import ingest.files
     import ingest.readers
 
-    monkeypatch.setattr(ingest.files, "STAGED_PART_ROWS", 2)
+    monkeypatch.setattr(ingest.files, "SHARED_DELIVERY_BYTES", 100)  # parts of its own
+    monkeypatch.setitem(ingest.files.PART_ROWS, staged_format_for(warehouse), 2)
     monkeypatch.setattr(ingest.readers, "CSV_BLOCK_SIZE", 64)  # many small batches
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -159,3 +161,24 @@ def test_a_file_staged_in_several_parts_lands_every_row_once(warehouse, tmp_path
     assert report.rows_landed == 25
     rows = query(warehouse, "select _source_row_number from raw.marketplace_sales_rows")
     assert sorted(number for (number,) in rows) == list(range(2, 27))
+
+
+def test_unchanged_files_are_not_read_again_and_changed_ones_are(warehouse, tmp_path, monkeypatch):
+    from ingest import files
+
+    inbox = make_inbox(tmp_path)
+    ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    hashed: list[Path] = []
+    original = files.sha256_of
+    monkeypatch.setattr(files, "sha256_of", lambda path: hashed.append(path) or original(path))
+
+    again = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    assert (again.files_loaded, again.files_skipped, hashed) == (0, 2, [])
+
+    corrected = inbox / "GDN_SG_2026-11-01.csv"  # re-delivered under the same name
+    corrected.write_text(f"{HEADER}\n2026-11-01,S1,K1,7,70\n")
+    os.utime(corrected, (2_000_000_000, 2_000_000_000))
+    third = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    assert (third.files_loaded, third.rows_landed, third.files_skipped) == (1, 1, 1)
+    assert [path.name for path in hashed] == [corrected.name]
+    assert query(warehouse, "select count(*) from raw.marketplace_sales_rows") == [(4,)]

@@ -1,15 +1,43 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['marketplace_code', 'seller_id'],
+        on_schema_change='fail',
+    )
+}}
+
 -- One row per marketplace seller: latest name and type (each from the most
--- recent delivery that carries it) and the countries it sold in.
+-- recent delivery that carries it) and the countries it sold in. Incremental
+-- runs recompute only the sellers that rows of newer loads mention.
+{% set seller_key = 'marketplace_code, seller_id' %}
+
 with accepted_rows as (
     select * from {{ ref('int_sales_rows_validated') }}
     where rejection_reason is null
+),
+
+{% if is_incremental() %}
+    touched_sellers as (
+        {{ keys_touched_by_new_loads('accepted_rows', seller_key) }}
+    ),
+{% endif %}
+
+rows_of_sellers as (
+    select accepted_rows.*
+    from accepted_rows
+    {% if is_incremental() %}
+        inner join touched_sellers
+            on
+                accepted_rows.marketplace_code = touched_sellers.marketplace_code
+                and accepted_rows.seller_id = touched_sellers.seller_id
+    {% endif %}
 ),
 
 {% set newest_first -%}
     load_id desc, file_modified_at desc, file_name desc,
     report_date desc, source_row_number desc
 {%- endset %}
-{% set seller_key = 'marketplace_code, seller_id' %}
 
 ranked as (
     select
@@ -17,7 +45,7 @@ ranked as (
         row_number() over (
             partition by {{ seller_key }} order by {{ newest_first }}
         ) as recency
-    from accepted_rows
+    from rows_of_sellers
 ),
 
 latest as (
@@ -30,6 +58,7 @@ latest as (
             as seller_type,
         min(report_date) over (partition by {{ seller_key }}) as first_report_date,
         max(report_date) over (partition by {{ seller_key }}) as last_report_date,
+        max(load_id) over (partition by {{ seller_key }}) as last_load_id,
         recency
     from ranked
 ),
@@ -39,7 +68,7 @@ seller_countries as (
         marketplace_code,
         seller_id,
         country_code
-    from accepted_rows
+    from rows_of_sellers
 ),
 
 countries_active as (
@@ -64,7 +93,8 @@ final as (
             as countries_active,
         cast(countries_active.country_count as bigint) as country_count,
         latest.first_report_date,
-        latest.last_report_date
+        latest.last_report_date,
+        cast(latest.last_load_id as {{ text_type() }}) as last_load_id
     from latest
     inner join countries_active
         on

@@ -1,15 +1,43 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['marketplace_code', 'sku_id'],
+        on_schema_change='fail',
+    )
+}}
+
 -- One row per marketplace SKU with its latest known attributes: each
--- attribute comes from the most recent delivery that carries it.
+-- attribute comes from the most recent delivery that carries it. Incremental
+-- runs recompute only the SKUs that rows of newer loads mention.
+{% set sku_key = 'marketplace_code, sku_id' %}
+
 with accepted_rows as (
     select * from {{ ref('int_sales_rows_validated') }}
     where rejection_reason is null
+),
+
+{% if is_incremental() %}
+    touched_skus as (
+        {{ keys_touched_by_new_loads('accepted_rows', sku_key) }}
+    ),
+{% endif %}
+
+rows_of_skus as (
+    select accepted_rows.*
+    from accepted_rows
+    {% if is_incremental() %}
+        inner join touched_skus
+            on
+                accepted_rows.marketplace_code = touched_skus.marketplace_code
+                and accepted_rows.sku_id = touched_skus.sku_id
+    {% endif %}
 ),
 
 {% set newest_first -%}
     load_id desc, file_modified_at desc, file_name desc,
     report_date desc, source_row_number desc
 {%- endset %}
-{% set sku_key = 'marketplace_code, sku_id' %}
 
 ranked as (
     select
@@ -17,7 +45,7 @@ ranked as (
         row_number() over (
             partition by {{ sku_key }} order by {{ newest_first }}
         ) as recency
-    from accepted_rows
+    from rows_of_skus
 ),
 
 latest as (
@@ -31,6 +59,7 @@ latest as (
         {{ latest_non_null('unit_price', sku_key, 'recency') }} as unit_price,
         min(report_date) over (partition by {{ sku_key }}) as first_report_date,
         max(report_date) over (partition by {{ sku_key }}) as last_report_date,
+        max(load_id) over (partition by {{ sku_key }}) as last_load_id,
         recency
     from ranked
 ),
@@ -45,7 +74,8 @@ final as (
         cast(barcode as {{ text_type() }}) as barcode,
         cast(unit_price as decimal(18, 4)) as unit_price,
         first_report_date,
-        last_report_date
+        last_report_date,
+        cast(last_load_id as {{ text_type() }}) as last_load_id
     from latest
     where recency = 1
 )
