@@ -24,6 +24,7 @@ from .event_readers import (
 from .files import (
     MANIFEST_COLUMNS,
     Delivery,
+    DeliveryStaging,
     Staged,
     StagingArea,
     manifest_resource,
@@ -41,7 +42,7 @@ EVENT_COLUMNS = {
 
 
 def convert_event_file(
-    local_path: Path, file_name: str, file_hash: str, staging: StagingArea
+    local_path: Path, file_name: str, file_hash: str, staging: DeliveryStaging
 ) -> Staged:
     compressed = check_event_file_name(file_name)
     return Staged(staging.stage(read_event_file(local_path, file_name, file_hash, compressed)))

@@ -8,11 +8,14 @@ or raises RejectedFile with the reason.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import datetime as dt
 import hashlib
 import itertools
 import shutil
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,8 @@ SHARED_DELIVERY_BYTES = 32 << 20
 # small deliveries are gathered into row groups of about this many rows (DuckDB reads
 # parquet row groups in parallel; thousands of tiny ones are slow)
 SHARED_ROW_GROUP_ROWS = 100_000
+READ_WORKERS = 2  # threads reading small files (the machines have 2 cores)
+SAME_BYTES = "already ingested: same bytes as an earlier delivery"
 
 MANIFEST_COLUMNS = {
     "file_name": {"data_type": "text", "nullable": False},
@@ -64,10 +69,11 @@ class StagingArea:
     """Staged files (parquet for DuckDB, csv for PostgreSQL's COPY) that dlt imports as
     they are, so no row passes through Python dicts or dlt's normaliser.
 
-    dlt pays a fixed cost per imported file, so small deliveries share parts. A
-    delivery joins them only once it has been read to the end: a file rejected
-    halfway leaves nothing behind. A large delivery streams into parts of its own,
-    so memory stays bounded.
+    dlt pays a fixed cost per imported file, so small deliveries share parts. Each
+    delivery is first staged on its own (`DeliveryStaging`, possibly in a worker
+    thread) and joins the shared parts only once read to the end and accepted: a
+    file rejected halfway, or a duplicate, leaves nothing behind. A large delivery
+    streams into parts of its own, so memory stays bounded.
     """
 
     def __init__(self, workdir: Path, staged_format: str, schema: pa.Schema):
@@ -77,22 +83,22 @@ class StagingArea:
         self._shared_writer = None
         self._shared_path: Path | None = None
         self._shared_rows = 0
-        self._names = itertools.count()
+        self._names = itertools.count()  # thread-safe: unique folder and file names
 
     def stage(self, batches: Iterable[pa.RecordBatch]) -> int:
-        """Stage one delivery's batches; returns its row count."""
-        batches = iter(batches)
-        held: list[pa.RecordBatch] = []
-        held_bytes = 0
-        for batch in batches:
-            held.append(batch)
-            held_bytes += batch.nbytes
-            if held_bytes > SHARED_DELIVERY_BYTES:
-                return self._stage_own_parts(itertools.chain(_drain(held), batches))
-        self._pending.extend(held)
+        """Stage one delivery's batches and keep them; returns its row count."""
+        delivery = DeliveryStaging(self)
+        rows = delivery.stage(batches)
+        self.commit(delivery)
+        return rows
+
+    def commit(self, delivery: DeliveryStaging) -> None:
+        """Keep a staged delivery (called in delivery order, from one thread)."""
+        self.parts.extend(delivery.own_parts)
+        self._pending.extend(delivery.held)
+        delivery.held, delivery.own_parts = [], []
         if sum(batch.num_rows for batch in self._pending) >= SHARED_ROW_GROUP_ROWS:
             self._write_pending()
-        return sum(batch.num_rows for batch in held)
 
     def close(self) -> list[tuple[Path, int]]:
         """Write what is pending and finish the shared part; returns every staged part."""
@@ -100,12 +106,10 @@ class StagingArea:
         self._close_shared_part()
         return self.parts
 
-    def _stage_own_parts(self, batches: Iterator[pa.RecordBatch]) -> int:
+    def write_own_parts(self, batches: Iterator[pa.RecordBatch]) -> list[tuple[Path, int]]:
         folder = self.workdir / f"delivery-{next(self._names):06d}"
         folder.mkdir(parents=True)
-        parts = write_staged_files(batches, folder, self.staged_format, self.schema)
-        self.parts.extend(parts)
-        return sum(rows for _, rows in parts)
+        return write_staged_files(batches, folder, self.staged_format, self.schema)
 
     def _write_pending(self) -> None:
         if not self._pending:
@@ -130,13 +134,43 @@ class StagingArea:
             self._shared_writer = None
 
 
+class DeliveryStaging:
+    """One delivery's staged rows before the area keeps them: held in memory when
+    small, streamed into parts of its own when large."""
+
+    def __init__(self, area: StagingArea):
+        self.area = area
+        self.held: list[pa.RecordBatch] = []
+        self.own_parts: list[tuple[Path, int]] = []
+
+    def stage(self, batches: Iterable[pa.RecordBatch]) -> int:
+        """Read the delivery's batches to the end; returns its row count."""
+        batches = iter(batches)
+        held_bytes = 0
+        for batch in batches:
+            self.held.append(batch)
+            held_bytes += batch.nbytes
+            if held_bytes > SHARED_DELIVERY_BYTES:
+                self.own_parts = self.area.write_own_parts(
+                    itertools.chain(_drain(self.held), batches)
+                )
+                return sum(rows for _, rows in self.own_parts)
+        return sum(batch.num_rows for batch in self.held)
+
+    def discard(self) -> None:
+        for path, _ in self.own_parts:
+            path.unlink(missing_ok=True)
+        self.held, self.own_parts = [], []
+
+
 def _drain(batches: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Yield and forget held batches, so they are freed once written."""
     while batches:
         yield batches.pop(0)
 
 
-Converter = Callable[[Path, str, str, StagingArea], Staged]  # (local file, name, hash, staging)
+# (local file, name, hash, staging) -> Staged; calls staging.stage(batches) once
+Converter = Callable[[Path, str, str, DeliveryStaging], Staged]
 
 
 @dataclass
@@ -149,6 +183,7 @@ class Delivery:
     reason: str | None = None
     staged: Staged | None = None
     labels: dict[str, str | None] = field(default_factory=dict)
+    pending: DeliveryStaging | None = field(default=None, repr=False)  # rows not yet kept
     seen_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -208,13 +243,16 @@ def prepare_deliveries(
     progress: Callable[[int, int, Delivery], None] | None = None,
 ) -> list[Delivery]:
     """Hash, check and convert each file; a bad file is marked rejected, never raised.
-    The staging area is closed at the end: its parts are ready for dlt."""
-    deliveries: list[Delivery] = []
+    Small files are read two at a time (pyarrow releases the GIL) and kept in inbox
+    order. The staging area is closed at the end: its parts are ready for dlt."""
     items = list(items)
-    for index, item in enumerate(items, start=1):
-        delivery = _prepare_one(item, ingested, staging, convert)
-        if delivery.status == LOADED and delivery.file_hash:
-            ingested.hashes.add(delivery.file_hash)  # identical bytes later in this batch
+    deliveries: list[Delivery] = []
+
+    def read(item: FileItemDict) -> Delivery:
+        return _read_one(item, ingested, staging, convert)
+
+    for index, delivery in enumerate(_in_order(items, read), start=1):
+        _settle(delivery, ingested, staging)
         deliveries.append(delivery)
         if progress:
             progress(index, len(items), delivery)
@@ -222,9 +260,31 @@ def prepare_deliveries(
     return deliveries
 
 
-def _prepare_one(
+def _in_order(
+    items: list[FileItemDict], read: Callable[[FileItemDict], Delivery]
+) -> Iterator[Delivery]:
+    """`read` each item, small ones in worker threads; results in item order, with
+    at most a few deliveries held. A large file is read alone: its reader already
+    uses every core, and two at once would double the memory."""
+    window: collections.deque = collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        for item in items:
+            if (item.get("size_in_bytes") or 0) > SHARED_DELIVERY_BYTES:
+                while window:
+                    yield window.popleft().result()
+                yield read(item)
+                continue
+            window.append(pool.submit(read, item))
+            if len(window) > 2 * READ_WORKERS:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def _read_one(
     item: FileItemDict, ingested: IngestedFiles, staging: StagingArea, convert: Converter
 ) -> Delivery:
+    """Hash and convert one file into its own DeliveryStaging (safe in a worker thread)."""
     delivery = Delivery(item, file_hash=ingested.known_hash(item))
     if delivery.file_hash in ingested.hashes:
         return _skipped(delivery, "already ingested: unchanged since an earlier run")
@@ -232,8 +292,11 @@ def _prepare_one(
         with _local_copy(item, staging.workdir) as local_path:
             delivery.file_hash = sha256_of(local_path)
             if delivery.file_hash in ingested.hashes:
-                return _skipped(delivery, "already ingested: same bytes as an earlier delivery")
-            delivery.staged = convert(local_path, delivery.file_name, delivery.file_hash, staging)
+                return _skipped(delivery, SAME_BYTES)
+            delivery.pending = DeliveryStaging(staging)
+            delivery.staged = convert(
+                local_path, delivery.file_name, delivery.file_hash, delivery.pending
+            )
         delivery.labels = delivery.staged.labels
     except RejectedFile as rejection:
         delivery.status = REJECTED
@@ -241,6 +304,23 @@ def _prepare_one(
         delivery.labels = rejection.labels
         delivery.staged = None
     return delivery
+
+
+def _settle(delivery: Delivery, ingested: IngestedFiles, staging: StagingArea) -> None:
+    """In inbox order: keep an accepted delivery's rows, unless the same bytes came
+    earlier in this batch."""
+    pending, delivery.pending = delivery.pending, None
+    if delivery.status != LOADED or pending is None:
+        if pending is not None:
+            pending.discard()
+        return
+    if delivery.file_hash in ingested.hashes:
+        pending.discard()
+        _skipped(delivery, SAME_BYTES)
+        delivery.staged = None
+        return
+    staging.commit(pending)
+    ingested.hashes.add(delivery.file_hash)
 
 
 def _skipped(delivery: Delivery, reason: str) -> Delivery:
@@ -255,7 +335,7 @@ def _local_copy(item: FileItemDict, workdir: Path) -> Iterator[Path]:
     if item["file_url"].startswith("file://"):
         yield Path(item.local_file_path)
         return
-    target = workdir / "delivered"
+    target = workdir / f"delivered-{uuid.uuid4().hex}"
     with item.open(compression="disable") as source, target.open("wb") as sink:
         shutil.copyfileobj(source, sink, length=1 << 20)
     try:

@@ -20,6 +20,7 @@ from .contract import RAW_TEXT_COLUMNS, ROW_NUMBER_FIELD, RejectedFile, parse_de
 from .files import (
     MANIFEST_COLUMNS,
     Delivery,
+    DeliveryStaging,
     Staged,
     StagingArea,
     manifest_resource,
@@ -43,7 +44,7 @@ MARKETPLACE_MANIFEST_COLUMNS = {
 
 
 def convert_delivery(
-    local_path: Path, file_name: str, file_hash: str, staging: StagingArea
+    local_path: Path, file_name: str, file_hash: str, staging: DeliveryStaging
 ) -> Staged:
     """Check the name against the seeds, read the file, stage its raw rows."""
     name = parse_delivery_name(file_name)

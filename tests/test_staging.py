@@ -73,3 +73,16 @@ def test_a_large_delivery_rejected_halfway_leaves_nothing(tmp_path, monkeypatch)
         staging.stage(fails_after_some_rows())
     assert staging.close() == []
     assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_files_read_in_threads_come_back_in_inbox_order():
+    import random
+    import time
+
+    def read(item):
+        time.sleep(random.random() / 200)  # finish out of order
+        return item["file_name"]
+
+    items = [{"file_name": f"f{n:02d}", "size_in_bytes": 10} for n in range(30)]
+    items[7]["size_in_bytes"] = files.SHARED_DELIVERY_BYTES + 1  # a large file, read alone
+    assert list(files._in_order(items, read)) == [item["file_name"] for item in items]
