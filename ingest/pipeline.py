@@ -164,16 +164,25 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
     return report
 
 
+# (target, warehouse, pipeline) whose raw tables this process has seen: `warehouse run`
+# would otherwise check every source after each ingest and again before dbt
+_RAW_TABLES_SEEN: set[tuple[str, str, str]] = set()
+
+
 def ensure_raw_tables(target: str) -> None:
     """Create the raw tables of every source that has never loaded, so `dbt build`
     works on a warehouse that has seen no files of some kind yet."""
     for source in (MARKETPLACE, WEB_SHOP_EVENTS):
+        seen = (target, settings.warehouse_identity(target), source.pipeline_name)
+        if seen in _RAW_TABLES_SEEN:
+            continue
         pipeline = make_pipeline(target, source.pipeline_name)
         finish_interrupted_load(pipeline, target)
         if not _table_exists(pipeline, source.manifest_table):
             with tempfile.TemporaryDirectory(prefix="warehouse-ingest-") as workdir:
                 empty = source.staging_area(Path(workdir), target)
                 run_pipeline(pipeline, source.source([], empty), target)
+        _RAW_TABLES_SEEN.add(seen)
 
 
 def run_pipeline(pipeline: dlt.Pipeline, source: Any, target: str) -> str | None:

@@ -102,3 +102,16 @@ def query(target: str, statement: str) -> list[tuple]:
         rows = cursor.fetchall()
     connection.close()
     return rows
+
+
+def execute(target: str, statement: str) -> None:
+    """Change the test's warehouse (statements here are test constants)."""
+    if target == "duckdb":
+        import duckdb
+
+        with duckdb.connect(os.environ["WAREHOUSE_DUCKDB"]) as connection:
+            connection.execute(statement)
+        return
+    with _pg_connect(os.environ["PGDATABASE"]) as connection, connection.cursor() as cursor:
+        cursor.execute(statement)
+    connection.close()

@@ -8,7 +8,7 @@ pandas model of the contract computes from the same files.
 from decimal import Decimal
 
 import pytest
-from conftest import WAREHOUSES, query
+from conftest import WAREHOUSES, execute, query
 from reference import Expected
 
 from ingest.pipeline import ingest_marketplace_files
@@ -133,3 +133,29 @@ def test_snapshots_keep_the_history_of_changed_attributes(built_warehouse):
     )
     assert closed_skus[0][0] >= 2
     assert closed_sellers[0][0] >= 1
+
+
+CATALOG = {
+    "sku": "select marketplace_code, sku_id, sku_name, brand, category, barcode, unit_price, "
+    "first_report_date, last_report_date, last_load_id from marts.sku order by 1, 2",
+    "seller": "select marketplace_code, seller_id, seller_name, seller_type, countries_active, "
+    "country_count, first_report_date, last_report_date, last_load_id from marts.seller "
+    "order by 1, 2",
+}
+
+
+def test_incremental_catalog_equals_a_full_refresh_and_older_warehouses_upgrade(built_warehouse):
+    target, _, _ = built_warehouse
+    incremental = {table: query(target, statement) for table, statement in CATALOG.items()}
+    assert all(row[-1] for rows in incremental.values() for row in rows)
+
+    # a warehouse built before the watermark column existed
+    for table in CATALOG:
+        execute(target, f"alter table marts.{table} drop column last_load_id")
+    build = dbt_build(target, ["--select", *CATALOG], quiet=True)
+    assert build.success, build.lines()
+    assert {table: query(target, statement) for table, statement in CATALOG.items()} == incremental
+
+    build = dbt_build(target, ["--full-refresh", "--select", *CATALOG], quiet=True)
+    assert build.success, build.lines()
+    assert {table: query(target, statement) for table, statement in CATALOG.items()} == incremental

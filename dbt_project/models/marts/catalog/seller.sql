@@ -1,15 +1,19 @@
+{#- A warehouse built before last_load_id existed gets the column appended and
+    every key recomputed once (see relation_has_column), then runs incrementally. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['marketplace_code', 'seller_id'],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 
 -- One row per marketplace seller: latest name and type (each from the most
 -- recent delivery that carries it) and the countries it sold in. Incremental
 -- runs recompute only the sellers that rows of newer loads mention.
+{% set incremental_by_keys = is_incremental()
+    and relation_has_column(this, 'last_load_id') %}
 {% set seller_key = 'marketplace_code, seller_id' %}
 
 with accepted_rows as (
@@ -17,7 +21,7 @@ with accepted_rows as (
     where rejection_reason is null
 ),
 
-{% if is_incremental() %}
+{% if incremental_by_keys %}
     touched_sellers as (
         {{ keys_touched_by_new_loads('accepted_rows', seller_key) }}
     ),
@@ -26,7 +30,7 @@ with accepted_rows as (
 rows_of_sellers as (
     select accepted_rows.*
     from accepted_rows
-    {% if is_incremental() %}
+    {% if incremental_by_keys %}
         inner join touched_sellers
             on
                 accepted_rows.marketplace_code = touched_sellers.marketplace_code

@@ -1,15 +1,19 @@
+{#- A warehouse built before last_load_id existed gets the column appended and
+    every key recomputed once (see relation_has_column), then runs incrementally. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['marketplace_code', 'sku_id'],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 
 -- One row per marketplace SKU with its latest known attributes: each
 -- attribute comes from the most recent delivery that carries it. Incremental
 -- runs recompute only the SKUs that rows of newer loads mention.
+{% set incremental_by_keys = is_incremental()
+    and relation_has_column(this, 'last_load_id') %}
 {% set sku_key = 'marketplace_code, sku_id' %}
 
 with accepted_rows as (
@@ -17,7 +21,7 @@ with accepted_rows as (
     where rejection_reason is null
 ),
 
-{% if is_incremental() %}
+{% if incremental_by_keys %}
     touched_skus as (
         {{ keys_touched_by_new_loads('accepted_rows', sku_key) }}
     ),
@@ -26,7 +30,7 @@ with accepted_rows as (
 rows_of_skus as (
     select accepted_rows.*
     from accepted_rows
-    {% if is_incremental() %}
+    {% if incremental_by_keys %}
         inner join touched_skus
             on
                 accepted_rows.marketplace_code = touched_skus.marketplace_code
