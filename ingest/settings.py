@@ -46,7 +46,11 @@ def duckdb_memory_limit() -> str:
 
 def load_workers() -> int | None:
     configured = os.environ.get("WAREHOUSE_LOAD_WORKERS")
-    return int(configured) if configured else None
+    if not configured:
+        return None
+    if not configured.isdigit() or int(configured) < 1:
+        raise ValueError(f"WAREHOUSE_LOAD_WORKERS must be a whole number >= 1, not {configured!r}")
+    return int(configured)
 
 
 def postgres_settings() -> PostgresSettings:
