@@ -184,6 +184,9 @@ class Delivery:
     staged: Staged | None = None
     labels: dict[str, str | None] = field(default_factory=dict)
     pending: DeliveryStaging | None = field(default=None, repr=False)  # rows not yet kept
+    # a file left unchanged in the inbox since an earlier run: counted, not recorded
+    # again (the manifest would otherwise grow with every run times every file)
+    unchanged: bool = False
     seen_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -287,6 +290,7 @@ def _read_one(
     """Hash and convert one file into its own DeliveryStaging (safe in a worker thread)."""
     delivery = Delivery(item, file_hash=ingested.known_hash(item))
     if delivery.file_hash in ingested.hashes:
+        delivery.unchanged = True
         return _skipped(delivery, "already ingested: unchanged since an earlier run")
     try:
         with _local_copy(item, staging.workdir) as local_path:
@@ -407,13 +411,18 @@ def staged_rows_resource(table: str, columns: dict, staging: StagingArea):
     return rows
 
 
+def to_record(deliveries: list[Delivery]) -> list[Delivery]:
+    """The deliveries the manifest lists: all but files unchanged since an earlier run."""
+    return [delivery for delivery in deliveries if not delivery.unchanged]
+
+
 def manifest_resource(table: str, columns: dict, deliveries: list[Delivery]):
-    """dlt resource with one manifest row per file seen (an empty table when none)."""
+    """dlt resource with one manifest row per new file seen (an empty table when none)."""
 
     @dlt.resource(name=table, write_disposition="append", columns=columns)
     def manifest():
-        if deliveries:
-            yield [delivery.manifest_row() for delivery in deliveries]
+        if recorded := to_record(deliveries):
+            yield [delivery.manifest_row() for delivery in recorded]
         else:
             yield _empty_manifest(columns)
 

@@ -3,8 +3,9 @@
 Two tables land per run, in one load package (one load id):
 
 - `marketplace_sales_rows`: every delivered row as text, with lineage;
-- `marketplace_files`: the manifest, one row per file seen (loaded / rejected /
-  skipped as already ingested) with its size, hash, mtime and reason.
+- `marketplace_files`: the manifest, one row per new file seen (loaded / rejected /
+  skipped as a repeat of earlier bytes) with its size, hash, mtime and reason;
+  a file left unchanged in the inbox is not listed again.
 
 Each accepted file is converted once into the staging area (`files.StagingArea`):
 files with the raw table's columns that dlt imports as they are.

@@ -30,6 +30,7 @@ from .files import (
     list_inbox,
     prepare_deliveries,
     quarantine,
+    to_record,
 )
 
 
@@ -151,7 +152,7 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
             source.convert,
             progress=None if quiet else _print_progress,
         )
-        if deliveries:
+        if to_record(deliveries):  # nothing new: no load package at all
             report.load_id = run_pipeline(pipeline, source.source(deliveries, staging), target)
     # so that `dbt build` runs after an ingest of any one kind of file
     ensure_raw_tables(target)

@@ -1,5 +1,6 @@
--- Every file the ingest has seen, per run: loaded, rejected (with the reason;
--- the file sits in the inbox's _quarantine folder) or skipped as a repeat.
+-- Every new file the ingest has seen: loaded, rejected (with the reason; the
+-- file sits in the inbox's _quarantine folder) or skipped as a repeat of earlier
+-- bytes. A file left unchanged in the inbox is listed once, when first seen.
 with manifest as (
     select * from {{ ref('stg_marketplace__files') }}
 ),
