@@ -1,5 +1,5 @@
-{#- A warehouse built before last_load_id existed gets the column appended and
-    every key recomputed once (see relation_has_column), then runs incrementally. -#}
+{#- append_new_columns: a warehouse built before last_load_id existed upgrades
+    itself (see the macro rows_of_keys_touched_by_new_loads). -#}
 {{
     config(
         materialized='incremental',
@@ -12,8 +12,6 @@
 -- One row per marketplace seller: latest name and type (each from the most
 -- recent delivery that carries it) and the countries it sold in. Incremental
 -- runs recompute only the sellers that rows of newer loads mention.
-{% set incremental_by_keys = is_incremental()
-    and relation_has_column(this, 'last_load_id') %}
 {% set seller_key = 'marketplace_code, seller_id' %}
 
 with accepted_rows as (
@@ -21,21 +19,12 @@ with accepted_rows as (
     where rejection_reason is null
 ),
 
-{% if incremental_by_keys %}
-    touched_sellers as (
-        {{ keys_touched_by_new_loads('accepted_rows', seller_key) }}
-    ),
-{% endif %}
-
 rows_of_sellers as (
-    select accepted_rows.*
-    from accepted_rows
-    {% if incremental_by_keys %}
-        inner join touched_sellers
-            on
-                accepted_rows.marketplace_code = touched_sellers.marketplace_code
-                and accepted_rows.seller_id = touched_sellers.seller_id
-    {% endif %}
+    {{
+        rows_of_keys_touched_by_new_loads(
+            'accepted_rows', ['marketplace_code', 'seller_id']
+        )
+    }}
 ),
 
 {% set newest_first -%}

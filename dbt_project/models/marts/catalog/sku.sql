@@ -1,5 +1,5 @@
-{#- A warehouse built before last_load_id existed gets the column appended and
-    every key recomputed once (see relation_has_column), then runs incrementally. -#}
+{#- append_new_columns: a warehouse built before last_load_id existed upgrades
+    itself (see the macro rows_of_keys_touched_by_new_loads). -#}
 {{
     config(
         materialized='incremental',
@@ -12,8 +12,6 @@
 -- One row per marketplace SKU with its latest known attributes: each
 -- attribute comes from the most recent delivery that carries it. Incremental
 -- runs recompute only the SKUs that rows of newer loads mention.
-{% set incremental_by_keys = is_incremental()
-    and relation_has_column(this, 'last_load_id') %}
 {% set sku_key = 'marketplace_code, sku_id' %}
 
 with accepted_rows as (
@@ -21,21 +19,12 @@ with accepted_rows as (
     where rejection_reason is null
 ),
 
-{% if incremental_by_keys %}
-    touched_skus as (
-        {{ keys_touched_by_new_loads('accepted_rows', sku_key) }}
-    ),
-{% endif %}
-
 rows_of_skus as (
-    select accepted_rows.*
-    from accepted_rows
-    {% if incremental_by_keys %}
-        inner join touched_skus
-            on
-                accepted_rows.marketplace_code = touched_skus.marketplace_code
-                and accepted_rows.sku_id = touched_skus.sku_id
-    {% endif %}
+    {{
+        rows_of_keys_touched_by_new_loads(
+            'accepted_rows', ['marketplace_code', 'sku_id']
+        )
+    }}
 ),
 
 {% set newest_first -%}
