@@ -16,18 +16,8 @@ with events as (
     where event_type in ('ADD_TO_CART', 'REMOVE_FROM_CART')
 ),
 
-{% if is_incremental() %}
-    touched_carts as (
-        {{ keys_touched_by_new_loads('events', 'cart_id') }}
-    ),
-{% endif %}
-
 cart_events as (
-    select events.*
-    from events
-    {% if is_incremental() %}
-        inner join touched_carts on events.cart_id = touched_carts.cart_id
-    {% endif %}
+    {{ rows_of_keys_touched_by_new_loads('events', ['cart_id']) }}
 ),
 
 latest_add_prices as (

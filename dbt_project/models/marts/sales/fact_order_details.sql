@@ -15,11 +15,9 @@ with events as (
     where event_type = 'ORDER_DETAILS'
 ),
 
-{% if is_incremental() %}
-    touched_orders as (
-        {{ keys_touched_by_new_loads('events', 'order_id') }}
-    ),
-{% endif %}
+events_of_touched_orders as (
+    {{ rows_of_keys_touched_by_new_loads('events', ['order_id']) }}
+),
 
 lines as (
     select
@@ -31,10 +29,7 @@ lines as (
         max(events.load_id) over (
             partition by events.order_id
         ) as order_last_load_id
-    from events
-    {% if is_incremental() %}
-        inner join touched_orders on events.order_id = touched_orders.order_id
-    {% endif %}
+    from events_of_touched_orders as events
 ),
 
 final as (

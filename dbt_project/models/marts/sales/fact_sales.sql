@@ -17,18 +17,8 @@ with events as (
     where event_type in ('SALES', 'ORDER_DETAILS', 'MAKE_PAYMENT', 'SUCCESS_SALE')
 ),
 
-{% if is_incremental() %}
-    touched_orders as (
-        {{ keys_touched_by_new_loads('events', 'order_id') }}
-    ),
-{% endif %}
-
 order_events as (
-    select events.*
-    from events
-    {% if is_incremental() %}
-        inner join touched_orders on events.order_id = touched_orders.order_id
-    {% endif %}
+    {{ rows_of_keys_touched_by_new_loads('events', ['order_id']) }}
 ),
 
 placements as (
