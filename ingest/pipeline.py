@@ -216,8 +216,14 @@ def normalize_inbox(inbox: str) -> str:
     if "://" in inbox:
         return inbox
     path = Path(inbox).resolve()
+    if not path.exists():
+        raise settings.SettingError(
+            f"inbox {path} does not exist", "create the folder, or pass --inbox PATH"
+        )
     if not path.is_dir():
-        raise FileNotFoundError(f"inbox {path} is not a folder")
+        raise settings.SettingError(
+            f"inbox {path} is a file, not a folder", "pass the folder that holds the files"
+        )
     return path.as_uri()
 
 

@@ -19,6 +19,14 @@ TARGETS = ("duckdb", "postgres")
 RAW_SCHEMA_NAME = "raw"
 
 
+class SettingError(ValueError):
+    """A setting from the environment that cannot be used; the message says which."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
+
+
 @dataclass(frozen=True)
 class PostgresSettings:
     host: str
@@ -49,18 +57,30 @@ def load_workers() -> int | None:
     if not configured:
         return None
     if not configured.isdigit() or int(configured) < 1:
-        raise ValueError(f"WAREHOUSE_LOAD_WORKERS must be a whole number >= 1, not {configured!r}")
+        raise SettingError(
+            f"WAREHOUSE_LOAD_WORKERS must be a whole number >= 1, not {configured!r}",
+            "set it to e.g. 2, or unset it for the default",
+        )
     return int(configured)
 
 
 def postgres_settings() -> PostgresSettings:
     return PostgresSettings(
         host=os.environ.get("PGHOST", "127.0.0.1"),
-        port=int(os.environ.get("PGPORT", "5432")),
+        port=_port(os.environ.get("PGPORT", "5432")),
         user=os.environ.get("PGUSER", "postgres"),
         password=os.environ.get("PGPASSWORD", ""),
         database=os.environ.get("PGDATABASE", "warehouse"),
     )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SettingError(
+            f"PGPORT must be a port number (1-65535), not {text!r}",
+            "set PGPORT to the server's port, usually 5432",
+        )
+    return int(text)
 
 
 def warehouse_identity(target: str) -> str:

@@ -6,10 +6,13 @@ import argparse
 import datetime as dt
 import os
 import sys
+import traceback
 
 from ingest import settings
 
 from . import jobs
+from .errors import EXIT_FAILED, EXIT_OK, UserError, explain
+from .lock import writer_lock
 
 DEFAULT_INBOX = settings.PROJECT_ROOT / "data" / "inbox"
 
@@ -27,8 +30,12 @@ ELT warehouse for marketplace sales files.
 Every command takes --target duckdb (default; file $WAREHOUSE_DUCKDB,
 default data/warehouse.duckdb)
 or postgres (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
-Exit codes: 0 ok, 1 a step failed, 3 input was rejected (the rest loaded).
+Exit codes: 0 ok, 1 a step failed, 2 usage error, 3 input was rejected (the
+rest loaded), 4 another run is writing the warehouse (see --wait).
 """
+
+
+WRITING_COMMANDS = ("ingest", "build", "run", "demo")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,29 +45,57 @@ def main(argv: list[str] | None = None) -> int:
 
         return generate_events(argv[1:], prog="warehouse generate-events")
     args = _parser().parse_args(argv)
+    debug = args.debug or os.environ.get("WAREHOUSE_DEBUG") == "1"
+    try:
+        return _run_command(args)
+    except KeyboardInterrupt:
+        print("error: interrupted; run the same command again to finish", file=sys.stderr)
+        return 130
+    except Exception as error:
+        return _report_error(error, debug)
+
+
+def _run_command(args: argparse.Namespace) -> int:
     if args.command == "attention":
         return _attention(args)
+    with writer_lock(args.target, args.command, wait_seconds=args.wait):
+        return _write(args)
+
+
+def _write(args: argparse.Namespace) -> int:
     summary = jobs.RunSummary()
-    try:
-        if args.command == "demo":
-            summary = jobs.demo(args.target, args.inbox)
-        else:
-            if args.command in ("ingest", "run"):
-                marketplace_inbox, events_inbox = _inboxes(args)
-                if marketplace_inbox:
-                    jobs.ingest(marketplace_inbox, args.target, summary)
-                if events_inbox:
-                    jobs.ingest_events(events_inbox, args.target, summary)
-            if args.command in ("build", "run"):
-                jobs.build(args.target, summary, quiet=args.quiet, unit_tests=args.unit_tests)
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return jobs.EXIT_FAILED
+    if args.command == "demo":
+        summary = jobs.demo(args.target, args.inbox)
+    else:
+        if args.command in ("ingest", "run"):
+            marketplace_inbox, events_inbox = _inboxes(args)
+            if marketplace_inbox:
+                jobs.ingest(marketplace_inbox, args.target, summary)
+            if events_inbox:
+                jobs.ingest_events(events_inbox, args.target, summary)
+        if args.command in ("build", "run"):
+            jobs.build(args.target, summary, quiet=args.quiet, unit_tests=args.unit_tests)
     summary.print()
     if args.command == "demo":
         print("  (the demo inbox holds bad files on purpose; see its _quarantine/ folder)")
-        return jobs.EXIT_FAILED if summary.exit_code() == jobs.EXIT_FAILED else jobs.EXIT_OK
+        return EXIT_FAILED if summary.exit_code() == EXIT_FAILED else EXIT_OK
     return summary.exit_code()
+
+
+def _report_error(error: Exception, debug: bool) -> int:
+    """One line saying what is wrong and one saying what to do; the trace with --debug."""
+    if debug:
+        traceback.print_exc()
+    explained = explain(error)
+    if explained is None:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        explained = UserError(
+            f"unexpected failure: {type(error).__name__}: {first_line}",
+            "run again with --debug for the traceback, and please report it",
+        )
+    for line in explained.lines():
+        print(line, file=sys.stderr)
+    return explained.exit_code
 
 
 def _attention(args: argparse.Namespace) -> int:
@@ -69,11 +104,14 @@ def _attention(args: argparse.Namespace) -> int:
     try:
         result = trailing_attention(args.target, args.as_of, args.top)
     except Exception as error:  # e.g. marts not built yet: say so, do not dump a trace
-        print(f"error: {error}".strip(), file=sys.stderr)
-        print("  (run `warehouse build` first?)", file=sys.stderr)
-        return jobs.EXIT_FAILED
+        if explain(error):
+            raise
+        raise UserError(
+            f"cannot read the attention marts: {str(error).strip().splitlines()[0]}",
+            "run `warehouse build` first",
+        ) from error
     print(format_table(result))
-    return jobs.EXIT_OK
+    return EXIT_OK
 
 
 def _utc_time(text: str) -> dt.datetime:
@@ -82,6 +120,16 @@ def _utc_time(text: str) -> dt.datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return seconds
 
 
 def _inboxes(args: argparse.Namespace) -> tuple[str | None, str | None]:
@@ -111,6 +159,16 @@ def _parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text, description=help_text)
         if name == "generate-events":
             continue  # its own parser in samples.events takes the arguments
+        command.add_argument("--debug", action="store_true", help="show the traceback of an error")
+        if name in WRITING_COMMANDS:
+            command.add_argument(
+                "--wait",
+                type=_seconds,
+                default=0,
+                metavar="SECONDS",
+                help="if another run is writing the warehouse, wait up to SECONDS for it "
+                "(default: exit with code 4 at once)",
+            )
         command.add_argument(
             "--target",
             choices=settings.TARGETS,

@@ -20,8 +20,7 @@ from ingest.pipeline import (
 )
 
 from .dbt_build import BuildReport, dbt_build
-
-EXIT_OK, EXIT_FAILED, EXIT_REJECTED_INPUT = 0, 1, 3
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
 
 
 @dataclass

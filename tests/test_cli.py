@@ -35,4 +35,4 @@ def test_run_exits_0_when_all_input_loads_and_3_when_some_is_rejected(duckdb_war
 
 def test_a_missing_inbox_is_an_error_not_a_crash(duckdb_warehouse, tmp_path, capsys):
     assert main(["ingest", "--inbox", str(tmp_path / "nowhere")]) == 1
-    assert "is not a folder" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
