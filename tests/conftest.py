@@ -115,3 +115,24 @@ def execute(target: str, statement: str) -> None:
     with _pg_connect(os.environ["PGDATABASE"]) as connection, connection.cursor() as cursor:
         cursor.execute(statement)
     connection.close()
+
+
+# when a build staged a row: differs between an incremental build and a full refresh
+# by design, so comparisons of the two leave it out
+WATERMARK_COLUMNS = ("staged_at", "last_staged_at")
+
+
+def comparable_rows(target: str, table: str, order_by: str) -> list[tuple]:
+    """Every row of `schema.table` (test constants), ordered, without watermark columns."""
+    schema, name = table.split(".")
+    columns = [
+        column
+        for (column,) in query(
+            target,
+            "select column_name from information_schema.columns "  # noqa: S608
+            f"where table_schema = '{schema}' and table_name = '{name}' "
+            "order by ordinal_position",
+        )
+        if column not in WATERMARK_COLUMNS
+    ]
+    return query(target, f"select {', '.join(columns)} from {table} order by {order_by}")  # noqa: S608

@@ -23,7 +23,7 @@ from pathlib import Path
 import attention_reference as ref
 import pandas as pd
 import pytest
-from conftest import WAREHOUSES, query
+from conftest import WAREHOUSES, comparable_rows, query
 from events_reference import EventsExpected
 
 from ingest.pipeline import ingest_event_files
@@ -609,7 +609,7 @@ def test_incremental_builds_equal_a_full_refresh(built):
 
     def capture() -> dict[str, list[tuple]]:
         return {
-            table: query(built.target, f"select * from {table} order by {key}")  # noqa: S608
+            table: comparable_rows(built.target, table, key)
             for table, key in ATTENTION_MARTS.items()
         }
 

@@ -151,7 +151,7 @@ def test_incremental_catalog_equals_a_full_refresh_and_older_warehouses_upgrade(
 
     # a warehouse built before the watermark column existed
     for table in CATALOG:
-        execute(target, f"alter table marts.{table} drop column last_load_id")
+        execute(target, f"alter table marts.{table} drop column last_staged_at")
     build = dbt_build(target, ["--select", *CATALOG], quiet=True)
     assert build.success, build.lines()
     assert {table: query(target, statement) for table, statement in CATALOG.items()} == incremental

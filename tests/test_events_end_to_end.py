@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import WAREHOUSES, query
+from conftest import WAREHOUSES, comparable_rows, query
 from events_reference import EventsExpected, read_lines, utc_timestamp
 
 from ingest.pipeline import IngestReport, ingest_event_files
@@ -566,8 +566,7 @@ def test_incremental_builds_equal_a_full_refresh(built):
 
     def capture() -> dict[str, list[tuple]]:
         return {
-            table: query(built.target, f"select * from {table} order by {key}")  # noqa: S608
-            for table, key in MARTS_BY_KEY.items()
+            table: comparable_rows(built.target, table, key) for table, key in MARTS_BY_KEY.items()
         }
 
     incremental = capture()

@@ -1,6 +1,7 @@
 {#- One row per accepted delivery (distinct file bytes) of an ingest manifest,
     with the load that landed it, counting only loads dlt completed. Should a
-    retried load repeat a file, the first load is the delivery. -#}
+    file land twice (a retried load, two ingests at once), the load that
+    completed first is the delivery: the one an incremental build staged. -#}
 {% macro first_landing_per_file(manifest, completed_loads) -%}
     select *
     from (
@@ -8,7 +9,10 @@
             {{ manifest }}.*,
             row_number() over (
                 partition by {{ manifest }}.file_hash
-                order by {{ manifest }}.load_id, {{ manifest }}.seen_at
+                order by
+                    {{ completed_loads }}.inserted_at,
+                    {{ manifest }}.load_id,
+                    {{ manifest }}.seen_at
             ) as landing_number
         from {{ manifest }}
         inner join {{ completed_loads }}

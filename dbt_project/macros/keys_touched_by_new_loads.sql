@@ -1,7 +1,7 @@
-{#- The distinct keys (carts, orders) that events of loads newer than the
-    model's watermark touch: incremental facts rebuild exactly those. -#}
-{% macro keys_touched_by_new_loads(events, key) -%}
+{#- The distinct keys (carts, orders, SKUs, ...) that rows staged since the
+    model last built touch: incremental models rebuild exactly those. -#}
+{% macro keys_touched_by_new_loads(rows, key) -%}
     select distinct {{ key }}
-    from {{ events }}
-    where load_id > (select coalesce(max(last_load_id), '') from {{ this }})
+    from {{ rows }}
+    where {{ staged_since_last_build() }}
 {%- endmacro %}

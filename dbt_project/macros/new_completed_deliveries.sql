@@ -1,15 +1,21 @@
 {#- Deliveries (distinct file bytes) of an ingest manifest that dlt landed
-    completely and, on an incremental run, that are newer than the model's
-    newest load: the files whose rows a staging table types next. -#}
+    completely and that the staging table does not hold yet: the files whose
+    rows it types next. "Not held yet" is a set difference by file, not a
+    load-id watermark, so a load that completes after a later one (or a file
+    landed twice by two ingests at once) is staged exactly once. -#}
 {% macro new_completed_deliveries(manifest, completed_loads, columns=[]) -%}
     select
-        file_hash,
-        load_id
+        landed.file_hash,
+        landed.load_id
         {%- for column in columns %},
-        {{ column }}
+        landed.{{ column }}
         {%- endfor %}
     from ({{ first_landing_per_file(manifest, completed_loads) }}) as landed
     {% if is_incremental() %}
-        where load_id > (select coalesce(max(load_id), '') from {{ this }})
+        where not exists (
+            select 1
+            from {{ this }} as staged
+            where staged.file_hash = landed.file_hash
+        )
     {% endif %}
 {%- endmacro %}

@@ -1,11 +1,13 @@
-{#- The rows of `rows` whose keys rows of newer loads mention (the model's
-    watermark is max(last_load_id)): what an incremental model keyed by
-    `key_columns` recomputes (it deletes and re-inserts those keys). All rows
-    on a full build, or when the model was built before it had the watermark
-    column: with on_schema_change='append_new_columns' it then gets the column
-    and every key recomputed once. -#}
+{#- The rows of `rows` whose keys rows staged since the model last built
+    mention (its watermark is max(last_staged_at)): what an incremental model
+    keyed by `key_columns` recomputes (it deletes and re-inserts those keys,
+    from all their rows, so the result equals a full build whatever order
+    loads arrive in). All rows on a full build, or when the model was built
+    before it had the watermark column: with
+    on_schema_change='append_new_columns' it then gets the column and every
+    key recomputed once. -#}
 {% macro rows_of_keys_touched_by_new_loads(rows, key_columns) -%}
-    {%- if is_incremental() and relation_has_column(this, 'last_load_id') -%}
+    {%- if is_incremental() and relation_has_column(this, 'last_staged_at') -%}
         select {{ rows }}.*
         from {{ rows }}
         inner join (

@@ -46,7 +46,8 @@ summed as (
         sum(orders) as orders,
         sum(page_views) as page_views,
         sum(discount) as discount,
-        count(*) as source_row_count
+        count(*) as source_row_count,
+        max(staged_at) as staged_at
     from converted
     group by
         marketplace_code,

@@ -2,20 +2,21 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        on_schema_change='append_new_columns',
         post_hook=["{{ create_index(['event_id']) }}"],
     )
 }}
 
--- Accepted events, each event_id once (its first delivery wins). Incremental:
--- a run reads only loads newer than the newest already here and appends the
--- events not seen before, so re-deliveries never count twice and late events
--- land with their own occurred_at.
+-- Accepted events, each event_id once (its first staged delivery wins).
+-- Incremental: a run reads only rows staged since the newest already here and
+-- appends the events not seen before, so re-deliveries never count twice and
+-- late events land with their own occurred_at.
 with accepted as (
     select * from {{ ref('int_shop_events_validated') }}
     where
         rejection_reason is null
     {% if is_incremental() %}
-            and load_id > (select coalesce(max(load_id), '') from {{ this }})
+            and {{ staged_since_last_build(watermark='staged_at') }}
         {% endif %}
 ),
 
@@ -24,7 +25,7 @@ first_deliveries as (
         *,
         row_number() over (
             partition by event_id
-            order by load_id, file_name, source_line_number
+            order by staged_at, load_id, file_name, source_line_number
         ) as delivery_number
     from accepted
 ),
@@ -64,6 +65,7 @@ final as (
         payment_method,
         payment_status,
         load_id,
+        staged_at,
         file_name,
         source_line_number
     from new_events

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         unique_key=['article_id', 'minute_start'],
         post_hook=[
             "{{ create_index(['minute_start'], include=['article_id', "
@@ -15,7 +16,10 @@
 -- behind the 4-hour windows and the trailing "last 4 hours" query.
 -- Incremental: each run adds the events of new loads to the minutes they
 -- occurred in (late events included); an event is counted once because the
--- deduplicated event table only ever gains new events.
+-- deduplicated event table only ever gains new events. A table built before
+-- it had the watermark column is recounted once from every event.
+{% set adding = is_incremental() and relation_has_column(this, 'last_staged_at') %}
+
 with attention_events as (
     select * from {{ ref('int_shop_events_deduplicated') }}
     where
@@ -25,8 +29,8 @@ with attention_events as (
 
 events as (
     select * from attention_events
-    {% if is_incremental() %}
-        where load_id > (select coalesce(max(last_load_id), '') from {{ this }})
+    {% if adding %}
+        where {{ staged_since_last_build() }}
     {% endif %}
 ),
 
@@ -39,14 +43,15 @@ new_counts as (
             as details_view_count,
         sum(case when event_type = 'ORDER_DETAILS' then 1 else 0 end)
             as transaction_item_count,
-        max(load_id) as last_load_id
+        max(load_id) as last_load_id,
+        max(staged_at) as last_staged_at
     from events
     group by
         article_id,
         cast({{ dbt.date_trunc('minute', 'occurred_at') }} as timestamp)
 ),
 
-{% if is_incremental() %}
+{% if adding %}
     counted_before as (
         select this_table.*
         from {{ this }} as this_table
@@ -64,7 +69,8 @@ new_counts as (
             minute_start,
             details_view_count,
             transaction_item_count,
-            last_load_id
+            last_load_id,
+            last_staged_at
         from counted_before
     ),
 {% else %}
@@ -79,7 +85,8 @@ final as (
         minute_start,
         cast(sum(details_view_count) as bigint) as details_view_count,
         cast(sum(transaction_item_count) as bigint) as transaction_item_count,
-        cast(max(last_load_id) as {{ text_type() }}) as last_load_id
+        cast(max(last_load_id) as {{ text_type() }}) as last_load_id,
+        max(last_staged_at) as last_staged_at
     from combined
     group by article_id, minute_start
 )

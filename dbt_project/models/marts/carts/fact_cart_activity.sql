@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         unique_key='cart_id',
         post_hook=["{{ create_index(['cart_id']) }}"],
     )
@@ -48,7 +49,10 @@ priced as (
         coalesce(cart_events.currency_code, prices.currency_code) as item_currency,
         max(cart_events.load_id) over (
             partition by cart_events.cart_id
-        ) as cart_last_load_id
+        ) as cart_last_load_id,
+        max(cart_events.staged_at) over (
+            partition by cart_events.cart_id
+        ) as cart_last_staged_at
     from cart_events
     left join latest_add_prices as prices
         on
@@ -71,7 +75,8 @@ final as (
         cast(item_price as decimal(18, 4)) as unit_price,
         cast(quantity_change * item_price as decimal(18, 4)) as value_change,
         cast(item_currency as {{ text_type() }}) as currency_code,
-        cast(cart_last_load_id as {{ text_type() }}) as last_load_id
+        cast(cart_last_load_id as {{ text_type() }}) as last_load_id,
+        cart_last_staged_at as last_staged_at
     from priced
 )
 

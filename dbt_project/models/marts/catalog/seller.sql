@@ -1,4 +1,4 @@
-{#- append_new_columns: a warehouse built before last_load_id existed upgrades
+{#- append_new_columns: a warehouse built before last_staged_at existed upgrades
     itself (see the macro rows_of_keys_touched_by_new_loads). -#}
 {{
     config(
@@ -28,8 +28,7 @@ rows_of_sellers as (
 ),
 
 {% set newest_first -%}
-    load_id desc, file_modified_at desc, file_name desc,
-    report_date desc, source_row_number desc
+    {{ newest_delivery_first() }}, report_date desc, source_row_number desc
 {%- endset %}
 
 ranked as (
@@ -52,6 +51,7 @@ latest as (
         min(report_date) over (partition by {{ seller_key }}) as first_report_date,
         max(report_date) over (partition by {{ seller_key }}) as last_report_date,
         max(load_id) over (partition by {{ seller_key }}) as last_load_id,
+        max(staged_at) over (partition by {{ seller_key }}) as last_staged_at,
         recency
     from ranked
 ),
@@ -87,7 +87,8 @@ final as (
         cast(countries_active.country_count as bigint) as country_count,
         latest.first_report_date,
         latest.last_report_date,
-        cast(latest.last_load_id as {{ text_type() }}) as last_load_id
+        cast(latest.last_load_id as {{ text_type() }}) as last_load_id,
+        latest.last_staged_at
     from latest
     inner join countries_active
         on

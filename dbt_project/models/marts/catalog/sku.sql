@@ -1,4 +1,4 @@
-{#- append_new_columns: a warehouse built before last_load_id existed upgrades
+{#- append_new_columns: a warehouse built before last_staged_at existed upgrades
     itself (see the macro rows_of_keys_touched_by_new_loads). -#}
 {{
     config(
@@ -28,8 +28,7 @@ rows_of_skus as (
 ),
 
 {% set newest_first -%}
-    load_id desc, file_modified_at desc, file_name desc,
-    report_date desc, source_row_number desc
+    {{ newest_delivery_first() }}, report_date desc, source_row_number desc
 {%- endset %}
 
 ranked as (
@@ -53,6 +52,7 @@ latest as (
         min(report_date) over (partition by {{ sku_key }}) as first_report_date,
         max(report_date) over (partition by {{ sku_key }}) as last_report_date,
         max(load_id) over (partition by {{ sku_key }}) as last_load_id,
+        max(staged_at) over (partition by {{ sku_key }}) as last_staged_at,
         recency
     from ranked
 ),
@@ -68,7 +68,8 @@ final as (
         cast(unit_price as decimal(18, 4)) as unit_price,
         first_report_date,
         last_report_date,
-        cast(last_load_id as {{ text_type() }}) as last_load_id
+        cast(last_load_id as {{ text_type() }}) as last_load_id,
+        last_staged_at
     from latest
     where recency = 1
 )

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         unique_key='order_id',
         post_hook=["{{ create_index(['order_id']) }}"],
     )
@@ -28,7 +29,10 @@ lines as (
         ) as claim_number,
         max(events.load_id) over (
             partition by events.order_id
-        ) as order_last_load_id
+        ) as order_last_load_id,
+        max(events.staged_at) over (
+            partition by events.order_id
+        ) as order_last_staged_at
     from events_of_touched_orders as events
 ),
 
@@ -46,7 +50,8 @@ final as (
         cast(unit_price as decimal(18, 4)) as unit_price,
         cast(quantity * unit_price as decimal(18, 4)) as line_amount,
         cast(currency_code as {{ text_type() }}) as currency_code,
-        cast(order_last_load_id as {{ text_type() }}) as last_load_id
+        cast(order_last_load_id as {{ text_type() }}) as last_load_id,
+        order_last_staged_at as last_staged_at
     from lines
     where claim_number = 1
 )

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         unique_key='order_id',
         post_hook=["{{ create_index(['order_id']) }}"],
     )
@@ -32,7 +33,10 @@ attempts as (
         ) as claim_number,
         max(events.load_id) over (
             partition by events.order_id
-        ) as order_last_load_id
+        ) as order_last_load_id,
+        max(events.staged_at) over (
+            partition by events.order_id
+        ) as order_last_staged_at
     from events_of_touched_orders as events
 ),
 
@@ -50,7 +54,8 @@ final as (
         cast(currency_code as {{ text_type() }}) as currency_code,
         cast(payment_method as {{ text_type() }}) as payment_method,
         cast(payment_status as {{ text_type() }}) as payment_status,
-        cast(order_last_load_id as {{ text_type() }}) as last_load_id
+        cast(order_last_load_id as {{ text_type() }}) as last_load_id,
+        order_last_staged_at as last_staged_at
     from attempts
     where claim_number = 1
 )

@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
         unique_key='order_id',
         post_hook=["{{ create_index(['order_id']) }}"],
     )
@@ -57,7 +58,8 @@ per_order as (
         ) as failed_payment_attempts,
         sum(case when event_type = 'ORDER_DETAILS' then 1 else 0 end)
             as order_line_count,
-        max(load_id) as last_load_id
+        max(load_id) as last_load_id,
+        max(staged_at) as last_staged_at
     from order_events
     group by order_id
 ),
@@ -88,7 +90,8 @@ final as (
         cast(per_order.payment_attempts as bigint) as payment_attempts,
         cast(per_order.failed_payment_attempts as bigint) as failed_payment_attempts,
         cast(per_order.order_line_count as bigint) as order_line_count,
-        cast(per_order.last_load_id as {{ text_type() }}) as last_load_id
+        cast(per_order.last_load_id as {{ text_type() }}) as last_load_id,
+        per_order.last_staged_at
     from per_order
     left join placements
         on

@@ -9,20 +9,24 @@
             'seller_id',
             'sku_id',
         ],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 
 -- Upsert: for each key, the most recently ingested delivery that contains it
--- wins. Incremental runs read only deliveries of newer loads; keys they do not
--- contain keep their earlier figures.
-with deliveries as (
+-- wins (the latest ingest run's load; within one, the file modified last).
+-- Incremental runs recompute the keys that newly staged deliveries contain,
+-- from all of their deliveries, so the winner is the same as in a full build
+-- whatever order loads complete in; other keys keep their figures.
+with summed_deliveries as (
     select * from {{ ref('int_sales_rows_summed_per_delivery') }}
-    {% if is_incremental() %}
-        where load_id > (
-            select coalesce(max(source_load_id), '') from {{ this }}
-        )
-    {% endif %}
+),
+
+deliveries as (
+    {{ rows_of_keys_touched_by_new_loads(
+        'summed_deliveries',
+        ['marketplace_code', 'country_code', 'report_date', 'seller_id', 'sku_id']
+    ) }}
 ),
 
 ranked as (
@@ -31,8 +35,12 @@ ranked as (
         row_number() over (
             partition by
                 marketplace_code, country_code, report_date, seller_id, sku_id
-            order by load_id desc, file_modified_at desc, file_name desc
-        ) as delivery_rank
+            order by {{ newest_delivery_first() }}
+        ) as delivery_rank,
+        max(staged_at) over (
+            partition by
+                marketplace_code, country_code, report_date, seller_id, sku_id
+        ) as key_last_staged_at
     from deliveries
 ),
 
@@ -55,7 +63,8 @@ final as (
         ) as sale_status,
         cast(file_name as {{ text_type() }}) as source_file_name,
         cast(file_hash as {{ text_type() }}) as source_file_hash,
-        cast(load_id as {{ text_type() }}) as source_load_id
+        cast(load_id as {{ text_type() }}) as source_load_id,
+        key_last_staged_at as last_staged_at
     from ranked
     where delivery_rank = 1
 )

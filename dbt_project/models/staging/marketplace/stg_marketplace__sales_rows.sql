@@ -2,14 +2,18 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ create_index(['file_hash']) }}"],
     )
 }}
 
 -- Delivered rows of completed loads with their delivery's marketplace,
--- country and load, trimmed and typed. A value that does not fit its type is
--- null in the typed column and kept as text in the *_text column, so the
--- validation downstream can say what was wrong. An incremental table, unlike
--- a plain staging view: each row is typed once, when its load is new.
+-- country and load, trimmed and typed, and stamped with when this build
+-- staged them (staged_at: the watermark downstream models read). A value
+-- that does not fit its type is null in the typed column and kept as text in
+-- the *_text column, so the validation downstream can say what was wrong. An
+-- incremental table, unlike a plain staging view: each row is typed once,
+-- when its file is new (not yet staged: a set difference by file hash).
 with source as (
     select * from {{ source('marketplace', 'marketplace_sales_rows') }}
 ),
@@ -79,6 +83,7 @@ trimmed as (
 typed as (
     select
         load_id,
+        {{ staging_batch_time() }} as staged_at,
         marketplace_code,
         country_code,
         file_modified_at,

@@ -2,13 +2,16 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ create_index(['file_hash']) }}"],
     )
 }}
 
 -- Delivered events (duplicates included) with the envelope typed, occurred_at
 -- in UTC, and each event type's fields read from the payload. Incremental
 -- and a table, unlike other staging models: payloads are parsed once, when
--- their load is new, not on every read. Only loads dlt completed are read.
+-- their load is new, not on every read. Only loads dlt completed are read;
+-- staged_at (when this build staged them) is the watermark downstream reads.
 with source as (
     select * from {{ source('web_shop', 'shop_events') }}
 ),
@@ -48,6 +51,7 @@ typed as (
         _source_file_name as file_name,
         _source_line_number as source_line_number,
         load_id,
+        {{ staging_batch_time() }} as staged_at,
         _parse_error as parse_error,
         payload,
         nullif(trim(event_id), '') as event_id,
