@@ -8,6 +8,12 @@ csv goes through pyarrow's streaming reader (multi-threaded C++, bounded memory)
 A csv with ragged records (a row with more or fewer fields than the header) is
 re-read with Python's csv module, which can keep those records whole; that exact
 path is slower but only bad files take it.
+
+xlsx goes through calamine, after `xlsx_limits.check_xlsx_bounds` has measured the
+workbook: calamine holds a sheet as one dense grid over its used range, so a tiny
+file with a stray cell at XFD1048576 would otherwise abort the process (limits:
+`MAX_XLSX_ROWS`, `MAX_XLSX_COLUMNS`, `MAX_XLSX_CELLS`, `MAX_XLSX_PART_BYTES`,
+`MAX_XLSX_UNCOMPRESSED_BYTES`, documented there).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from .contract import (
     RejectedFile,
     match_header,
 )
+from .xlsx_limits import check_xlsx_bounds
 
 RAW_SCHEMA = pa.schema(
     [pa.field(name, pa.string()) for name in CONTRACT_COLUMNS]
@@ -158,6 +165,7 @@ def _read_csv_exact(
 
 
 def read_xlsx(path: Path, lineage: Lineage) -> Iterator[pa.RecordBatch]:
+    check_xlsx_bounds(path)  # before calamine, which cannot fail gracefully on these
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet_name = _data_sheet_name(workbook.sheet_names)
