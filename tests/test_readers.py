@@ -244,3 +244,53 @@ def test_xlsx_parts_that_inflate_beyond_the_limit_are_rejected(tmp_path, monkeyp
     path = write_xlsx_sheet_data(tmp_path, inline_row(1, HEADER.split(",")), shared)
     with pytest.raises(RejectedFile, match="xlsx too large: part 'xl/sharedStrings.xml'"):
         read_rows(path, "xlsx")
+
+
+def test_a_row_with_a_nul_character_is_kept_whole_with_a_reason(tmp_path):
+    content = (
+        f"{HEADER},Promo Code\n"
+        "2026-11-01,S1,K1,1,10,A\n"
+        "2026-11-01,S1,K\x002,1,10,B\n"
+        "2026-11-01,S1,K3,1,10,C\x00D\n"
+        "2026-11-01,S1,K4,1,10,E\n"
+    ).encode()
+    rows = read_rows(write(tmp_path, content))
+    assert [row["_source_row_number"] for row in rows] == [2, 3, 4, 5]
+    flagged = [row for row in rows if row["_row_error"]]
+    assert [row["_source_row_number"] for row in flagged] == [3, 4]
+    assert all("NUL" in row["_row_error"] for row in flagged)
+    assert json.loads(flagged[0]["_malformed_record"]) == [
+        "2026-11-01",
+        "S1",
+        "K\x002",
+        "1",
+        "10",
+        "B",
+    ]
+    assert "\\u0000" in flagged[1]["_malformed_record"]
+    assert all(row["sku_id"] is None for row in flagged)
+    assert all(json.loads(row["_extra_columns"]) == {"Promo Code": None} for row in flagged)
+    for row in rows:  # nothing PostgreSQL would refuse is left anywhere
+        assert not any("\x00" in value for value in row.values() if isinstance(value, str))
+    assert [row["sku_id"] for row in rows if not row["_row_error"]] == ["K1", "K4"]
+    assert rows[0]["_row_error"] is None
+
+
+def test_a_nul_in_a_ragged_csv_and_in_xlsx_cells_is_kept_out_of_the_cells(tmp_path):
+    ragged = f"{HEADER}\n2026-11-01,S1,K1,1,10,extra\n2026-11-01,S1,K\x002,1,10\n".encode()
+    rows = read_rows(write(tmp_path, ragged))
+    assert [row["_row_error"] is not None for row in rows] == [False, True]
+    cells = inline_row(1, HEADER.split(",")) + inline_row(
+        2, ["2026-11-01", "S1", "K_x0000_1", "1", "2"]
+    )
+    [row] = read_rows(write_xlsx_sheet_data(tmp_path, cells), "xlsx")
+    assert row["_row_error"] == readers.NUL_ROW_ERROR
+    assert row["sku_id"] is None
+    assert json.loads(row["_malformed_record"])[2] == "K\x001"
+
+
+def test_extra_columns_json_escapes_control_characters(tmp_path):
+    content = f"{HEADER},note\n2026-11-01,S1,K1,1,10,a\x01b\x1fc\n".encode()
+    [row] = read_rows(write(tmp_path, content))
+    assert "\\u0001" in row["_extra_columns"]
+    assert json.loads(row["_extra_columns"]) == {"note": "a\x01b\x1fc"}
