@@ -111,3 +111,32 @@ def test_event_file_names(name, compressed):
 def test_other_file_names_are_rejected(name):
     with pytest.raises(RejectedFile, match="not an event file"):
         check_event_file_name(name)
+
+
+@pytest.mark.parametrize("block_size", [1 << 20, 64])
+def test_deeply_nested_lines_are_kept_with_a_reason_and_never_parsed(
+    tmp_path, monkeypatch, block_size
+):
+    monkeypatch.setattr(event_readers, "LINE_BLOCK_SIZE", block_size)
+    depth = event_readers.MAX_JSON_DEPTH
+    lines = [
+        event("e1"),
+        '{"a":' * 100_000 + "1" + "}" * 100_000,  # PostgreSQL: stack depth limit exceeded
+        "[" * 100_000,  # deep and malformed: Python's json would raise RecursionError
+        "not json",
+        event("e5", extra="[" * 500, items=[{"n": i} for i in range(200)]),  # many, not deep
+        event("e6", deep=json.loads("[" * (depth - 1) + "]" * (depth - 1))),  # at the limit
+        event("e7", deep=json.loads("[" * depth + "]" * depth)),  # the event object is one more
+        event("e8", amount=json.loads("1e5")) + ', "big": 1e99999}',
+    ]
+    lines[-1] = lines[-1].replace("}, ", ", ", 1)
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    rows = read(path)
+    assert [r["_source_line_number"] for r in rows] == list(range(1, 9))
+    errors = {r["_source_line_number"]: r["_parse_error"] for r in rows}
+    assert errors[2] == errors[3] == errors[7] == f"nested deeper than {depth} levels"
+    assert errors[4].startswith("not valid JSON")
+    assert errors[1] is errors[5] is errors[6] is None
+    assert "PostgreSQL" in errors[8]
+    assert rows[4]["event_id"] == "e5"
