@@ -12,6 +12,11 @@ not a string) or should not (NaN, NUL, surrogates, which PostgreSQL refuses)
 is parsed line by line in Python; only a file whose lines cannot even be split
 (not UTF-8) is read on line by line from there. Clean blocks never pay.
 
+A gzip file that is truncated or corrupt part-way keeps the complete lines
+before the damage, plus one raw row (numbered after the last of them) whose
+`_parse_error` says the rest is lost and the file must be re-delivered; a file
+damaged before its first complete line is rejected.
+
 `MAX_JSON_DEPTH` (64): a line nested deeper is kept with a `_parse_error` and
 never parsed. PostgreSQL's jsonb cast fails the whole build on very deep
 documents ("stack depth limit exceeded") and Python's json recurses; real
@@ -27,6 +32,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,7 +150,9 @@ def _read_fast(path: Path, compressed: bool, lineage: tuple[str, str]) -> Iterat
             next_line += len(lines)
     except pa.ArrowInvalid:  # the lines themselves cannot be split (e.g. not UTF-8)
         raise _NeedsExactRead(next_line) from None
-    except (OSError, EOFError) as error:  # e.g. a .gz that is not gzip
+    except (OSError, EOFError) as error:
+        if compressed:  # truncated or corrupt: the exact read keeps what can be read
+            raise _NeedsExactRead(next_line) from None
         raise RejectedFile(f"unreadable: {error}") from None
 
 
@@ -229,9 +237,11 @@ def _read_exact(
     opener = gzip.open if compressed else open
     batch_lines: list[str] = []
     batch_first = first_line
+    lines_read = 0
     try:
         with opener(path, "rb") as f:
             for number, raw in enumerate(f, start=1):
+                lines_read = number
                 if number < first_line:
                     continue
                 batch_lines.append(raw)
@@ -239,10 +249,28 @@ def _read_exact(
                     yield _exact_batch(batch_lines, batch_first, lineage)
                     batch_first += len(batch_lines)
                     batch_lines = []
-    except (OSError, EOFError) as error:
-        raise RejectedFile(f"unreadable: {error}") from None
+    except (OSError, EOFError, zlib.error) as error:
+        if not compressed or lines_read == 0:
+            raise RejectedFile(f"unreadable: {error}") from None
+        # the complete lines before the damage land; one more row makes the loss visible
+        if batch_lines:
+            yield _exact_batch(batch_lines, batch_first, lineage)
+        yield _damaged_stream_batch(lines_read, error, lineage)
+        return
     if batch_lines:
         yield _exact_batch(batch_lines, batch_first, lineage)
+
+
+def _damaged_stream_batch(lines_read: int, error: Exception, lineage) -> pa.RecordBatch:
+    """One raw row, numbered after the last complete line, saying the rest is lost."""
+    if isinstance(error, EOFError):
+        reason = f"file is truncated: the gzip stream ends early after line {lines_read}"
+    else:
+        reason = f"file is corrupt: the gzip stream breaks after line {lines_read} ({error})"
+    parsed = {name: pa.nulls(1, pa.string()) for name in ENVELOPE_FIELDS}
+    parsed[PARSE_ERROR_FIELD] = pa.array([f"{reason}; re-deliver the file"], pa.string())
+    parsed["_present"] = pa.array([True])
+    return _raw_batch(pa.array([""], pa.string()), parsed, lines_read + 1, lineage)
 
 
 def _exact_batch(raw_lines: list[bytes | str], first_line: int, lineage) -> pa.RecordBatch:

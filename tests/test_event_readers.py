@@ -1,5 +1,6 @@
 import gzip
 import json
+import random
 
 import pyarrow as pa
 import pytest
@@ -140,3 +141,35 @@ def test_deeply_nested_lines_are_kept_with_a_reason_and_never_parsed(
     assert errors[1] is errors[5] is errors[6] is None
     assert "PostgreSQL" in errors[8]
     assert rows[4]["event_id"] == "e5"
+
+
+@pytest.mark.parametrize("block_size", [1 << 20, 256])
+def test_a_truncated_gzip_keeps_its_complete_lines_and_says_the_rest_is_lost(
+    tmp_path, monkeypatch, block_size
+):
+    monkeypatch.setattr(event_readers, "LINE_BLOCK_SIZE", block_size)
+    # incompressible ids, so that cutting the stream in half cuts the lines in half
+    lines = [event(f"e{i}-{random.Random(i).getrandbits(64):x}") for i in range(400)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    rows = read(path, compressed=True)
+    *landed, marker = rows
+    assert 0 < len(landed) < 400
+    assert [r["event_id"] for r in landed] == [json.loads(line)["event_id"] for line in lines][
+        : len(landed)
+    ]
+    assert all(r["_parse_error"] is None for r in landed)
+    assert marker["_source_line_number"] == len(landed) + 1
+    assert marker["_parse_error"] == (
+        f"file is truncated: the gzip stream ends early after line {len(landed)}; "
+        "re-deliver the file"
+    )
+    assert marker["payload"] == ""
+
+
+def test_a_gzip_truncated_before_its_first_line_is_rejected(tmp_path):
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(gzip.compress((event("e1") + "\n").encode())[:20])
+    with pytest.raises(RejectedFile, match="unreadable"):
+        read(path, compressed=True)
