@@ -77,9 +77,11 @@ _NO_SEPARATOR = "\x1f"
 _NUL_ESCAPE = "\\u0000"
 # Blocks that pyarrow would accept but PostgreSQL would not are parsed line by
 # line: NUL, UTF-16 surrogates (a lone one is refused), NaN / Infinity, which
-# pyarrow lets through in fields it skips, and numbers with a 5-digit exponent.
+# pyarrow lets through in fields it skips, numbers with a 5-digit exponent, and
+# lines that do not start an object.
 _NEEDS_PYTHON = (
     r"\\u0000|\\u[dD][89a-fA-F]|[:,\[]\s*-?(NaN|Infinity)|[:,\[]\s*-?[0-9.]+[eE][-+]?[0-9]{5}"
+    r"|^\s*[^\s{]"  # not an object: pyarrow 26 crashes (segfault) on a line `null`
 )
 
 MAX_JSON_DEPTH = 64

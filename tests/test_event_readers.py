@@ -173,3 +173,11 @@ def test_a_gzip_truncated_before_its_first_line_is_rejected(tmp_path):
     path.write_bytes(gzip.compress((event("e1") + "\n").encode())[:20])
     with pytest.raises(RejectedFile, match="unreadable"):
         read(path, compressed=True)
+
+
+def test_a_line_that_is_json_null_is_kept_with_a_reason(tmp_path):
+    # pyarrow's JSON reader crashes the process on it, so it must never get there
+    path = tmp_path / "events.jsonl"
+    path.write_text(event("e1") + "\nnull\n  null\n")
+    rows = read(path)
+    assert [r["_parse_error"] for r in rows] == [None, "not a JSON object", "not a JSON object"]
