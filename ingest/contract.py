@@ -34,12 +34,16 @@ CONTRACT_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Lineage and overflow columns every raw row carries besides the contract columns.
 EXTRA_COLUMNS_FIELD = "_extra_columns"  # JSON object {delivered header: value}
 MALFORMED_RECORD_FIELD = "_malformed_record"  # JSON array of the fields of a ragged record
+# why a delivered row could not be kept as cells (e.g. a NUL character): its
+# cells are then null and the record is kept whole in _malformed_record
+ROW_ERROR_FIELD = "_row_error"
 FILE_NAME_FIELD = "_source_file_name"
 FILE_HASH_FIELD = "_source_file_hash"
 ROW_NUMBER_FIELD = "_source_row_number"  # header is row 1, first data row is row 2
 RAW_TEXT_COLUMNS: tuple[str, ...] = CONTRACT_COLUMNS + (
     EXTRA_COLUMNS_FIELD,
     MALFORMED_RECORD_FIELD,
+    ROW_ERROR_FIELD,
     FILE_NAME_FIELD,
     FILE_HASH_FIELD,
 )

@@ -11,6 +11,20 @@ block that pyarrow cannot take (a malformed line, an envelope field that is
 not a string) or should not (NaN, NUL, surrogates, which PostgreSQL refuses)
 is parsed line by line in Python; only a file whose lines cannot even be split
 (not UTF-8) is read on line by line from there. Clean blocks never pay.
+
+A gzip file that is truncated or corrupt part-way keeps the complete lines
+before the damage, plus one raw row (numbered after the last of them) whose
+`_parse_error` says the rest is lost and the file must be re-delivered; a file
+damaged before its first complete line is rejected.
+
+`MAX_JSON_DEPTH` (64): a line nested deeper is kept with a `_parse_error` and
+never parsed. PostgreSQL's jsonb cast fails the whole build on very deep
+documents ("stack depth limit exceeded") and Python's json recurses; real
+events nest a few levels. Only lines with more than 64 '[' and '{' in all can
+be that deep, so only those get a real (non-recursive) depth check.
+
+`MAX_JSON_EXPONENT` (16383): a number written with a larger exponent is kept
+with a `_parse_error`: PostgreSQL's numeric (behind jsonb) cannot hold it.
 """
 
 from __future__ import annotations
@@ -18,9 +32,11 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -60,9 +76,20 @@ _NO_SEPARATOR = "\x1f"
 # PostgreSQL's jsonb cannot store the NUL character
 _NUL_ESCAPE = "\\u0000"
 # Blocks that pyarrow would accept but PostgreSQL would not are parsed line by
-# line: NUL, UTF-16 surrogates (a lone one is refused) and NaN / Infinity,
-# which pyarrow lets through in fields it skips.
-_NEEDS_PYTHON = r"\\u0000|\\u[dD][89a-fA-F]|[:,\[]\s*-?(NaN|Infinity)"
+# line: NUL, UTF-16 surrogates (a lone one is refused), NaN / Infinity, which
+# pyarrow lets through in fields it skips, numbers with a 5-digit exponent, and
+# lines that do not start an object.
+_NEEDS_PYTHON = (
+    r"\\u0000|\\u[dD][89a-fA-F]|[:,\[]\s*-?(NaN|Infinity)|[:,\[]\s*-?[0-9.]+[eE][-+]?[0-9]{5}"
+    r"|^\s*[^\s{]"  # not an object: pyarrow 26 crashes (segfault) on a line `null`
+)
+
+MAX_JSON_DEPTH = 64
+DEPTH_ERROR = f"nested deeper than {MAX_JSON_DEPTH} levels"
+MAX_JSON_EXPONENT = 16383
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+_EXPONENT = re.compile(r"[eE]([-+]?[0-9]+)$")
 
 
 def check_event_file_name(file_name: str) -> bool:
@@ -125,7 +152,9 @@ def _read_fast(path: Path, compressed: bool, lineage: tuple[str, str]) -> Iterat
             next_line += len(lines)
     except pa.ArrowInvalid:  # the lines themselves cannot be split (e.g. not UTF-8)
         raise _NeedsExactRead(next_line) from None
-    except (OSError, EOFError) as error:  # e.g. a .gz that is not gzip
+    except (OSError, EOFError) as error:
+        if compressed:  # truncated or corrupt: the exact read keeps what can be read
+            raise _NeedsExactRead(next_line) from None
         raise RejectedFile(f"unreadable: {error}") from None
 
 
@@ -135,7 +164,7 @@ def _parse_envelopes(lines: pa.Array) -> pa.Table:
     text = lines.filter(present)
     if len(text) == 0:
         return _expand(ENVELOPE_SCHEMA.empty_table(), present)
-    if pc.any(pc.match_substring_regex(text, _NEEDS_PYTHON)).as_py():
+    if pc.any(pc.match_substring_regex(text, _NEEDS_PYTHON)).as_py() or _any_too_deep(text):
         raise _NeedsExactRead(0)
     body = _concatenated(pc.binary_join_element_wise(text, "\n", ""))
     try:
@@ -151,6 +180,30 @@ def _parse_envelopes(lines: pa.Array) -> pa.Table:
     if table.num_rows != len(text):
         raise _NeedsExactRead(0)
     return _expand(table, present)
+
+
+def _any_too_deep(text: pa.Array) -> bool:
+    """Whether a line nests deeper than MAX_JSON_DEPTH; only lines with more brackets
+    than that in all (a vectorised count) get a real check."""
+    brackets = pc.add(pc.count_substring(text, "["), pc.count_substring(text, "{"))
+    candidates = text.filter(pc.greater(brackets, MAX_JSON_DEPTH))
+    return any(_nesting_depth(line) > MAX_JSON_DEPTH for line in candidates.to_pylist())
+
+
+def _too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    return _nesting_depth(text) > MAX_JSON_DEPTH
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep brackets nest outside JSON strings, without recursion (or parsing)."""
+    outside = _JSON_STRING.sub("", text).split('"', 1)[0]  # brackets in strings do not nest
+    brackets = np.frombuffer(_BRACKETS.sub("", outside).encode("ascii"), np.uint8)
+    if len(brackets) == 0:
+        return 0
+    opening = (brackets == ord("[")) | (brackets == ord("{"))
+    return int(np.cumsum(np.where(opening, 1, -1)).max())
 
 
 def _concatenated(joined: pa.Array) -> pa.Buffer:
@@ -186,9 +239,11 @@ def _read_exact(
     opener = gzip.open if compressed else open
     batch_lines: list[str] = []
     batch_first = first_line
+    lines_read = 0
     try:
         with opener(path, "rb") as f:
             for number, raw in enumerate(f, start=1):
+                lines_read = number
                 if number < first_line:
                     continue
                 batch_lines.append(raw)
@@ -196,10 +251,28 @@ def _read_exact(
                     yield _exact_batch(batch_lines, batch_first, lineage)
                     batch_first += len(batch_lines)
                     batch_lines = []
-    except (OSError, EOFError) as error:
-        raise RejectedFile(f"unreadable: {error}") from None
+    except (OSError, EOFError, zlib.error) as error:
+        if not compressed or lines_read == 0:
+            raise RejectedFile(f"unreadable: {error}") from None
+        # the complete lines before the damage land; one more row makes the loss visible
+        if batch_lines:
+            yield _exact_batch(batch_lines, batch_first, lineage)
+        yield _damaged_stream_batch(lines_read, error, lineage)
+        return
     if batch_lines:
         yield _exact_batch(batch_lines, batch_first, lineage)
+
+
+def _damaged_stream_batch(lines_read: int, error: Exception, lineage) -> pa.RecordBatch:
+    """One raw row, numbered after the last complete line, saying the rest is lost."""
+    if isinstance(error, EOFError):
+        reason = f"file is truncated: the gzip stream ends early after line {lines_read}"
+    else:
+        reason = f"file is corrupt: the gzip stream breaks after line {lines_read} ({error})"
+    parsed = {name: pa.nulls(1, pa.string()) for name in ENVELOPE_FIELDS}
+    parsed[PARSE_ERROR_FIELD] = pa.array([f"{reason}; re-deliver the file"], pa.string())
+    parsed["_present"] = pa.array([True])
+    return _raw_batch(pa.array([""], pa.string()), parsed, lines_read + 1, lineage)
 
 
 def _exact_batch(raw_lines: list[bytes | str], first_line: int, lineage) -> pa.RecordBatch:
@@ -232,10 +305,14 @@ def _parse_line(raw: bytes | str) -> tuple[str, dict[str, str | None], str | Non
         return text, {}, None
     if _NUL_ESCAPE in text:
         return text, {}, "contains \\u0000, which PostgreSQL cannot store in JSON"
+    if _too_deep(text):  # never handed to json.loads, which recurses
+        return text, {}, DEPTH_ERROR
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_float)
     except ValueError as error:
         return text, {}, f"not valid JSON ({error})"
+    except (RecursionError, MemoryError) as error:  # one line must never end the ingest
+        return text, {}, f"cannot be parsed ({type(error).__name__})"
     if not isinstance(document, dict):
         return text, {}, "not a JSON object"
     if _has_lone_surrogate(document):
@@ -247,6 +324,13 @@ def _parse_line(raw: bytes | str) -> tuple[str, dict[str, str | None], str | Non
 def _reject_constant(name: str) -> None:
     # Python's json takes NaN and Infinity; JSON (and PostgreSQL) does not
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _float(literal: str) -> float:
+    exponent = _EXPONENT.search(literal)
+    if exponent and abs(int(exponent[1])) > MAX_JSON_EXPONENT:
+        raise ValueError(f"the number {literal[:40]} is beyond what PostgreSQL can store")
+    return float(literal)
 
 
 def _has_lone_surrogate(value: object) -> bool:

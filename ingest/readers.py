@@ -8,12 +8,19 @@ csv goes through pyarrow's streaming reader (multi-threaded C++, bounded memory)
 A csv with ragged records (a row with more or fewer fields than the header) is
 re-read with Python's csv module, which can keep those records whole; that exact
 path is slower but only bad files take it.
+
+xlsx goes through calamine, after `xlsx_limits.check_xlsx_bounds` has measured the
+workbook: calamine holds a sheet as one dense grid over its used range, so a tiny
+file with a stray cell at XFD1048576 would otherwise abort the process (limits:
+`MAX_XLSX_ROWS`, `MAX_XLSX_COLUMNS`, `MAX_XLSX_CELLS`, `MAX_XLSX_PART_BYTES`,
+`MAX_XLSX_UNCOMPRESSED_BYTES`, documented there).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,17 +37,20 @@ from .contract import (
     FILE_HASH_FIELD,
     FILE_NAME_FIELD,
     MALFORMED_RECORD_FIELD,
+    ROW_ERROR_FIELD,
     ROW_NUMBER_FIELD,
     HeaderMapping,
     RejectedFile,
     match_header,
 )
+from .xlsx_limits import check_xlsx_bounds
 
 RAW_SCHEMA = pa.schema(
     [pa.field(name, pa.string()) for name in CONTRACT_COLUMNS]
     + [
         pa.field(EXTRA_COLUMNS_FIELD, pa.string()),
         pa.field(MALFORMED_RECORD_FIELD, pa.string()),
+        pa.field(ROW_ERROR_FIELD, pa.string()),
         pa.field(FILE_NAME_FIELD, pa.string()),
         pa.field(FILE_HASH_FIELD, pa.string()),
         pa.field(ROW_NUMBER_FIELD, pa.int64(), nullable=False),  # as declared to dlt
@@ -53,6 +63,9 @@ CSV_BLOCK_SIZE = 4 << 20
 EXACT_BATCH_ROWS = 50_000
 FIRST_DATA_ROW = 2  # the header is row 1, as a spreadsheet shows it
 _CONTROL_CHARACTERS = [chr(code) for code in range(32) if chr(code) not in "\n\r\t"]
+# PostgreSQL text cannot hold NUL (COPY fails the whole load package): such a
+# row keeps its record as JSON (which escapes NUL as \u0000) instead of cells
+NUL_ROW_ERROR = "contains a NUL character, which the warehouse cannot store"
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,7 @@ def _read_csv_exact(
 
 
 def read_xlsx(path: Path, lineage: Lineage) -> Iterator[pa.RecordBatch]:
+    check_xlsx_bounds(path)  # before calamine, which cannot fail gracefully on these
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet_name = _data_sheet_name(workbook.sheet_names)
@@ -251,8 +265,10 @@ def _raw_batch(
     """Map delivered columns onto the raw schema and add lineage; drop blank records."""
     rows = len(delivered[0]) if delivered else 0
     null_text = pa.nulls(rows, pa.string())
+    delivered = _as_arrays(list(delivered))
     if malformed is None:
         malformed = null_text
+    delivered, malformed, row_error = _set_aside_nul_rows(delivered, malformed, rows)
     columns = [
         delivered[mapping.contract_positions[name]]
         if name in mapping.contract_positions
@@ -263,12 +279,42 @@ def _raw_batch(
     columns += [
         _json_objects(extras, rows),
         malformed,
+        row_error,
         pa.repeat(lineage.file_name, rows) if rows else null_text,
         pa.repeat(lineage.file_hash, rows) if rows else null_text,
         pa.array(range(first_row, first_row + rows), pa.int64()),
     ]
     batch = pa.RecordBatch.from_arrays(_as_arrays(columns), schema=RAW_SCHEMA)
     return batch.filter(_not_blank(delivered, malformed, rows))
+
+
+def _set_aside_nul_rows(
+    delivered: list[pa.Array], malformed: pa.Array, rows: int
+) -> tuple[list[pa.Array], pa.Array, pa.Array]:
+    """Rows with a NUL in any cell: cells nulled, record kept as JSON, the reason given."""
+    if not delivered or rows == 0:
+        return delivered, malformed, pa.nulls(rows, pa.string())
+    has_nul = functools.reduce(
+        pc.or_, [pc.fill_null(pc.match_substring(column, "\x00"), False) for column in delivered]
+    )
+    if not pc.any(has_nul).as_py():  # the usual case: one vectorised scan, nothing else
+        return delivered, malformed, pa.nulls(rows, pa.string())
+    record = _json_arrays(delivered)
+    cells = [pc.if_else(has_nul, pa.scalar(None, pa.string()), column) for column in delivered]
+    malformed = pc.if_else(has_nul, record, malformed)
+    row_error = pc.if_else(has_nul, NUL_ROW_ERROR, pa.scalar(None, pa.string()))
+    return cells, malformed, row_error
+
+
+def _json_arrays(columns: list[pa.Array]) -> pa.Array:
+    """Vectorised `["value", null, ...]` per row, built with Arrow kernels."""
+    parts: list[pa.Array | str] = []
+    for index, values in enumerate(columns):
+        quoted = pc.binary_join_element_wise('"', _json_escape(values), '"', "")
+        parts.append("[" if index == 0 else ",")
+        parts.append(pc.if_else(pc.is_null(values), "null", quoted))
+    parts.append("]")
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def _as_arrays(columns: list) -> list[pa.Array]:

@@ -1,5 +1,6 @@
 import gzip
 import json
+import random
 
 import pyarrow as pa
 import pytest
@@ -111,3 +112,72 @@ def test_event_file_names(name, compressed):
 def test_other_file_names_are_rejected(name):
     with pytest.raises(RejectedFile, match="not an event file"):
         check_event_file_name(name)
+
+
+@pytest.mark.parametrize("block_size", [1 << 20, 64])
+def test_deeply_nested_lines_are_kept_with_a_reason_and_never_parsed(
+    tmp_path, monkeypatch, block_size
+):
+    monkeypatch.setattr(event_readers, "LINE_BLOCK_SIZE", block_size)
+    depth = event_readers.MAX_JSON_DEPTH
+    lines = [
+        event("e1"),
+        '{"a":' * 100_000 + "1" + "}" * 100_000,  # PostgreSQL: stack depth limit exceeded
+        "[" * 100_000,  # deep and malformed: Python's json would raise RecursionError
+        "not json",
+        event("e5", extra="[" * 500, items=[{"n": i} for i in range(200)]),  # many, not deep
+        event("e6", deep=json.loads("[" * (depth - 1) + "]" * (depth - 1))),  # at the limit
+        event("e7", deep=json.loads("[" * depth + "]" * depth)),  # the event object is one more
+        event("e8", amount=json.loads("1e5")) + ', "big": 1e99999}',
+    ]
+    lines[-1] = lines[-1].replace("}, ", ", ", 1)
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    rows = read(path)
+    assert [r["_source_line_number"] for r in rows] == list(range(1, 9))
+    errors = {r["_source_line_number"]: r["_parse_error"] for r in rows}
+    assert errors[2] == errors[3] == errors[7] == f"nested deeper than {depth} levels"
+    assert errors[4].startswith("not valid JSON")
+    assert errors[1] is errors[5] is errors[6] is None
+    assert "PostgreSQL" in errors[8]
+    assert rows[4]["event_id"] == "e5"
+
+
+@pytest.mark.parametrize("block_size", [1 << 20, 256])
+def test_a_truncated_gzip_keeps_its_complete_lines_and_says_the_rest_is_lost(
+    tmp_path, monkeypatch, block_size
+):
+    monkeypatch.setattr(event_readers, "LINE_BLOCK_SIZE", block_size)
+    # incompressible ids, so that cutting the stream in half cuts the lines in half
+    lines = [event(f"e{i}-{random.Random(i).getrandbits(64):x}") for i in range(400)]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    rows = read(path, compressed=True)
+    *landed, marker = rows
+    assert 0 < len(landed) < 400
+    assert [r["event_id"] for r in landed] == [json.loads(line)["event_id"] for line in lines][
+        : len(landed)
+    ]
+    assert all(r["_parse_error"] is None for r in landed)
+    assert marker["_source_line_number"] == len(landed) + 1
+    assert marker["_parse_error"] == (
+        f"file is truncated: the gzip stream ends early after line {len(landed)}; "
+        "re-deliver the file"
+    )
+    assert marker["payload"] == ""
+
+
+def test_a_gzip_truncated_before_its_first_line_is_rejected(tmp_path):
+    path = tmp_path / "events.jsonl.gz"
+    path.write_bytes(gzip.compress((event("e1") + "\n").encode())[:20])
+    with pytest.raises(RejectedFile, match="unreadable"):
+        read(path, compressed=True)
+
+
+def test_a_line_that_is_json_null_is_kept_with_a_reason(tmp_path):
+    # pyarrow's JSON reader crashes the process on it, so it must never get there
+    path = tmp_path / "events.jsonl"
+    path.write_text(event("e1") + "\nnull\n  null\n")
+    rows = read(path)
+    assert [r["_parse_error"] for r in rows] == [None, "not a JSON object", "not a JSON object"]
