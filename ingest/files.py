@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import itertools
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -21,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
+import fsspec
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from dlt.common.storages.fsspec_filesystem import FileItemDict
+from dlt.common.storages.configuration import FilesystemConfiguration
+from dlt.common.storages.fsspec_filesystem import FileItemDict, guess_mime_type
 from dlt.sources.filesystem import filesystem
 
 from .contract import RejectedFile
@@ -187,6 +190,8 @@ class Delivery:
     # a file left unchanged in the inbox since an earlier run: counted, not recorded
     # again (the manifest would otherwise grow with every run times every file)
     unchanged: bool = False
+    # a refused entry (a link, a pipe) stays where it is: moving it is not ours to do
+    movable: bool = True
     seen_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -213,9 +218,64 @@ class Delivery:
 
 
 def list_inbox(inbox: str, file_glob: str = "*") -> list[FileItemDict]:
-    """Files directly in the inbox (not in sub-folders such as _quarantine), oldest first."""
-    items = list(filesystem(bucket_url=inbox, file_glob=file_glob))
+    """Files directly in the inbox (not in sub-folders such as _quarantine), oldest first.
+
+    A local inbox is listed without following links: a symbolic link or anything
+    else that is not a regular file comes back refused (`REFUSAL` says why), so it
+    is reported but never read, moved or loaded. Names starting with '.' (hidden
+    files, uploads in progress) are left alone."""
+    if inbox.startswith("file://"):
+        items = _list_local_folder(Path(FilesystemConfiguration.make_local_path(inbox)))
+    else:
+        items = list(filesystem(bucket_url=inbox, file_glob=file_glob))
     return sorted(items, key=lambda item: (item["modification_date"], item["file_name"]))
+
+
+REFUSAL = "refusal"  # key of a listed entry that must not be read (its reason)
+SYMLINK_REFUSAL = (
+    "a symbolic link: links are never followed, moved or loaded; "
+    "copy the file itself into the inbox and remove the link"
+)
+SPECIAL_FILE_REFUSAL = "not a regular file (a pipe, socket or device): remove it from the inbox"
+
+
+def _list_local_folder(folder: Path) -> list[FileItemDict]:
+    local = fsspec.filesystem("file")
+    items = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                refusal = SYMLINK_REFUSAL
+            elif entry.is_dir(follow_symlinks=False):
+                continue  # sub-folders (such as _quarantine) are not deliveries
+            elif entry.is_file(follow_symlinks=False):
+                refusal = None
+            else:
+                refusal = SPECIAL_FILE_REFUSAL
+            items.append(_local_item(entry, refusal, local))
+    return items
+
+
+def _local_item(entry: os.DirEntry, refusal: str | None, local) -> FileItemDict:
+    stat = entry.stat(follow_symlinks=False)  # of the link itself, never its target
+    mime_type, encoding = guess_mime_type(entry.name)
+    item = FileItemDict(
+        {
+            "file_name": entry.name,
+            "relative_path": entry.name,
+            "file_url": FilesystemConfiguration.make_file_url(entry.path),
+            "mime_type": mime_type,
+            "encoding": encoding,
+            "modification_date": dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC),
+            "size_in_bytes": stat.st_size,
+        },
+        local,
+    )
+    if refusal:
+        item[REFUSAL] = refusal
+    return item
 
 
 @dataclass
@@ -289,6 +349,9 @@ def _read_one(
 ) -> Delivery:
     """Hash and convert one file into its own DeliveryStaging (safe in a worker thread)."""
     delivery = Delivery(item, file_hash=ingested.known_hash(item))
+    if item.get(REFUSAL):
+        delivery.status, delivery.reason, delivery.movable = REJECTED, item[REFUSAL], False
+        return delivery
     if delivery.file_hash in ingested.hashes:
         delivery.unchanged = True
         return _skipped(delivery, "already ingested: unchanged since an earlier run")
@@ -337,7 +400,10 @@ def _local_copy(item: FileItemDict, workdir: Path) -> Iterator[Path]:
     """Local files are read in place; a bucket file is streamed to the work dir, read,
     and removed again."""
     if item["file_url"].startswith("file://"):
-        yield Path(item.local_file_path)
+        path = Path(item.local_file_path)
+        if path.is_symlink():  # swapped for a link since it was listed
+            raise RejectedFile(SYMLINK_REFUSAL)
+        yield path
         return
     target = workdir / f"delivered-{uuid.uuid4().hex}"
     with item.open(compression="disable") as source, target.open("wb") as sink:
@@ -440,15 +506,43 @@ def _empty_manifest(columns: dict) -> pa.Table:
     return pa.schema(fields).empty_table()
 
 
-def quarantine(delivery: Delivery, inbox: str) -> str:
-    """Move a rejected file into <inbox>/_quarantine/ with a .reason file beside it."""
+def quarantine(delivery: Delivery, inbox: str) -> str | None:
+    """Move a rejected file into <inbox>/_quarantine/ with a .reason file beside it.
+    Only a regular file directly in the inbox moves, found by its name there (never
+    by a resolved link); a refused entry stays where it is. Returns where it went."""
+    if not delivery.movable:
+        return None
+    if inbox.startswith("file://"):
+        return _quarantine_local(delivery, Path(FilesystemConfiguration.make_local_path(inbox)))
     fs = delivery.item.fsspec
     source = fs._strip_protocol(delivery.item["file_url"])
     folder = fs._strip_protocol(inbox.rstrip("/")) + "/" + QUARANTINE_DIR
     fs.makedirs(folder, exist_ok=True)
     target = f"{folder}/{delivery.file_name}"
     if fs.exists(target):  # an earlier bad delivery under the same name stays too
-        target = f"{folder}/{(delivery.file_hash or 'nohash')[:12]}_{delivery.file_name}"
+        target = f"{folder}/{_unique_prefix(delivery)}{delivery.file_name}"
     fs.mv(source, target)
-    fs.pipe_file(target + ".reason", (delivery.reason or "").encode() + b"\n")
+    fs.pipe_file(target + ".reason", _reason_text(delivery))
     return target
+
+
+def _quarantine_local(delivery: Delivery, inbox: Path) -> str | None:
+    source = inbox / delivery.file_name
+    if source.is_symlink() or not source.is_file():
+        return None  # replaced or removed since it was read: nothing of ours to move
+    folder = inbox / QUARANTINE_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / delivery.file_name
+    if target.exists() or target.is_symlink():
+        target = folder / f"{_unique_prefix(delivery)}{delivery.file_name}"
+    os.replace(source, target)
+    Path(f"{target}.reason").write_bytes(_reason_text(delivery))
+    return str(target)
+
+
+def _unique_prefix(delivery: Delivery) -> str:
+    return f"{(delivery.file_hash or uuid.uuid4().hex)[:12]}_"
+
+
+def _reason_text(delivery: Delivery) -> bytes:
+    return (delivery.reason or "").encode() + b"\n"

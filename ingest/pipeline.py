@@ -3,7 +3,6 @@ with quarantine for bad files."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from .files import (
     quarantine,
     to_record,
 )
+from .progress import ProgressLine, printable
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class IngestReport:
             f"skipped as already ingested: {self.files_skipped}, "
             f"rejected: {len(self.rejected)} ({self.seconds:.1f} s)"
         ]
-        lines += [f"  rejected {name}: {reason}" for name, reason in self.rejected]
+        lines += [f"  rejected {printable(name)}: {reason}" for name, reason in self.rejected]
         return lines
 
 
@@ -150,7 +150,7 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
             ingested_files(pipeline, source.manifest_table),
             staging,
             source.convert,
-            progress=None if quiet else _print_progress,
+            progress=None if quiet else _progress_line(f"{source.pipeline_name} files"),
         )
         if to_record(deliveries):  # nothing new: no load package at all
             report.load_id = run_pipeline(pipeline, source.source(deliveries, staging), target)
@@ -235,13 +235,20 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, target: str) -> None:
 
 
 def ingested_files(pipeline: dlt.Pipeline, manifest_table: str) -> IngestedFiles:
-    """Loaded hashes, and the hash of every file seen by (url, size, mtime)."""
+    """Loaded hashes, and the hash of every file seen by (url, size, mtime), from loads
+    that dlt completed only: the manifest rows of a load that failed or never
+    finished (its package discarded) must not make its files look ingested."""
     try:
         with pipeline.sql_client() as client:
             table = client.make_qualified_table_name(manifest_table)
+            loads = client.make_qualified_table_name("_dlt_loads")
             rows = client.execute_sql(
-                "select distinct file_url, size_bytes, modified_at, file_hash, status "  # noqa: S608
-                f"from {table} where file_hash is not null and status in ('{LOADED}', '{SKIPPED}')"
+                "select distinct manifest.file_url, manifest.size_bytes, "  # noqa: S608
+                "manifest.modified_at, manifest.file_hash, manifest.status "
+                f"from {table} as manifest inner join {loads} as loads "
+                "on manifest._dlt_load_id = loads.load_id "
+                "where loads.status = 0 and manifest.file_hash is not null "
+                f"and manifest.status in ('{LOADED}', '{SKIPPED}')"
             )
     except DatabaseUndefinedRelation:
         return IngestedFiles()
@@ -264,9 +271,10 @@ def _tally(report: IngestReport, deliveries: list[Delivery]) -> None:
             report.rejected.append((delivery.file_name, delivery.reason or "rejected"))
 
 
-def _print_progress(index: int, total: int, delivery: Delivery) -> None:
-    if delivery.status == LOADED:
-        outcome = f"{delivery.row_count:,} rows"
-    else:
-        outcome = f"{delivery.status}: {delivery.reason}"
-    print(f"  [{index}/{total}] {delivery.file_name}: {outcome}", file=sys.stderr)
+def _progress_line(what: str) -> Callable[[int, int, Delivery], None]:
+    line = ProgressLine(what)
+
+    def show(index: int, total: int, delivery: Delivery) -> None:
+        line.update(index, total, delivery.file_name)
+
+    return show

@@ -55,6 +55,13 @@ trimmed as (
         _source_file_name as file_name,
         _source_row_number as source_row_number,
         _malformed_record as malformed_record,
+        {#- raw tables of older warehouses gain the column with their next load -#}
+        {% set raw_rows = source('marketplace', 'marketplace_sales_rows') %}
+        {% if relation_has_column(raw_rows, '_row_error') %}
+            _row_error as row_error,
+        {% else %}
+            cast(null as {{ text_type() }}) as row_error,
+        {% endif %}
         _extra_columns as extra_columns,
         nullif(trim(report_date), '') as report_date_text,
         nullif(trim(seller_id), '') as seller_id,
@@ -91,6 +98,7 @@ typed as (
         file_name,
         source_row_number,
         malformed_record,
+        row_error,
         extra_columns,
         {{ text_to_date('report_date_text') }} as report_date,
         seller_id,
