@@ -28,6 +28,7 @@ NEEDS = {
 }
 NEEDS_QUANTITY = {"ADD_TO_CART", "REMOVE_FROM_CART", "ORDER_DETAILS"}
 CART_ACTIVITY = ("ADD_TO_CART", "REMOVE_FROM_CART")
+CART_ADD_OR_LINE = ("ADD_TO_CART", "ORDER_DETAILS")
 ORDER_EVENTS = ("SALES", "ORDER_DETAILS", "MAKE_PAYMENT", "SUCCESS_SALE")
 ABANDONED_AFTER = pd.Timedelta(hours=24)
 
@@ -35,8 +36,16 @@ RFC3339 = re.compile(
     r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
     r"(?:\.([0-9]{1,6}))?(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))$"
 )
-WHOLE = re.compile(r"^[+-]?[0-9]{1,18}$")
-NUMBER = re.compile(r"^[+-]?([0-9]{1,14}(\.[0-9]*)?|\.[0-9]+)$")
+WHOLE = re.compile(r"^[+-]?0*[0-9]{1,18}$")
+NUMBER = re.compile(r"^[+-]?0*([0-9]{1,13}(\.[0-9]*)?|\.[0-9]+)$")
+# accepted ranges (README "Value ranges"); tests/test_value_ranges.py has each case
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+MAX_MONEY, MAX_COUNT = Decimal(10**12), 10**9
+NEEDS_MONEY = {
+    "unit_price": {"ADD_TO_CART", "ORDER_DETAILS"},
+    "total_amount": {"SALES"},
+    "amount": {"MAKE_PAYMENT"},
+}
 
 EVENT_COLUMNS = [
     "event_id", "event_type", "occurred_at", "customer_id", "session_id", "country_code",
@@ -141,9 +150,22 @@ def check_line(text: str | None) -> tuple[dict | None, str | None]:
     for field, types in NEEDS.items():
         if event_type in types and document.get(field) is None:
             return None, f"{event_type} without {field}"
+    if not FIRST_DAY <= occurred_at.date() <= LAST_DAY:
+        return None, "occurred_at is outside the accepted range"
     quantity = _whole(document.get("quantity"))
     if event_type in NEEDS_QUANTITY and (quantity is None or quantity <= 0):
         return None, f"{event_type} without a positive whole quantity"
+    if document.get("quantity") is not None and (quantity is None or abs(quantity) >= MAX_COUNT):
+        return None, "quantity is not a whole number in the accepted range"
+    for field, types in NEEDS_MONEY.items():
+        value = _money(document.get(field))
+        if event_type in types and value is None:
+            return None, f"{event_type} without a valid {field}"
+        if document.get(field) is not None and (value is None or abs(value) >= MAX_MONEY):
+            return None, f"{field} is not a decimal number in the accepted range"
+    line_value = _multiply(quantity, _money(document.get("unit_price")))
+    if line_value is not None and abs(line_value) >= MAX_MONEY and event_type in CART_ADD_OR_LINE:
+        return None, "quantity * unit_price is outside the accepted range"
     country = _trimmed(document.get("country_code"))
     currency = _as_text(document.get("currency"))
     return {

@@ -27,8 +27,11 @@ CONTRACT = REQUIRED + [
 ]  # fmt: skip
 KEY = ["marketplace_code", "country_code", "report_date", "seller_id", "sku_id"]
 NAME = re.compile(r"^([A-Za-z0-9]+)_([A-Za-z]{2})_[A-Za-z0-9._-]+\.(csv|xlsx)$", re.IGNORECASE)
-INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
-DECIMAL = re.compile(r"^[+-]?([0-9]{1,14}(\.[0-9]*)?|\.[0-9]+)$")
+INTEGER = re.compile(r"^[+-]?0*[0-9]{1,18}$")
+DECIMAL = re.compile(r"^[+-]?0*([0-9]{1,13}(\.[0-9]*)?|\.[0-9]+)$")
+# accepted ranges (README "Value ranges"); tests/test_value_ranges.py covers key totals
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+MAX_MONEY, MAX_COUNT = Decimal(10**12), 10**9
 
 
 @dataclass
@@ -173,6 +176,14 @@ def _validated(record: dict | None, country: str) -> dict | None:
     }
     for name, pattern in optional_numbers.items():
         if text[name] is not None and not pattern.match(text[name]):
+            return None
+    if not FIRST_DAY <= report_date <= LAST_DAY:
+        return None
+    if abs(int(text["units_sold"])) >= MAX_COUNT or abs(Decimal(text["gmv"])) >= MAX_MONEY:
+        return None
+    for name, bound in [("unit_price", MAX_MONEY), ("orders", MAX_COUNT),
+                        ("page_views", MAX_COUNT), ("discount", MAX_MONEY)]:  # fmt: skip
+        if text[name] is not None and abs(Decimal(text[name])) >= bound:
             return None
     seller_type = text["seller_type"].lower() if text["seller_type"] else None
     if seller_type not in (None, "individual", "retail_chain"):

@@ -1,28 +1,10 @@
 -- Accepted rows added up per delivery and key: the contract says rows of one
--- file that share (report_date, seller_id, sku_id) add up.
+-- file that share (report_date, seller_id, sku_id) add up. The validation
+-- accepted only rows whose key totals lie in the accepted ranges, so these
+-- sums fit the marts' columns; gmv_usd comes converted from the validation.
 with accepted_rows as (
     select * from {{ ref('int_sales_rows_validated') }}
     where rejection_reason is null
-),
-
-fx_rates as (
-    select * from {{ ref('fx_rates') }}
-),
-
-converted as (
-    select
-        accepted_rows.*,
-        -- the same precision on every engine (DuckDB divides decimals as doubles)
-        cast(
-            accepted_rows.gmv / fx_rates.units_per_usd as decimal(18, 6)
-        ) as gmv_usd
-    from accepted_rows
-    left join fx_rates
-        on
-            accepted_rows.effective_currency_code = fx_rates.currency_code
-            and cast(
-                {{ dbt.date_trunc('month', 'accepted_rows.report_date') }} as date
-            ) = fx_rates.rate_month
 ),
 
 summed as (
@@ -48,7 +30,7 @@ summed as (
         sum(discount) as discount,
         count(*) as source_row_count,
         max(staged_at) as staged_at
-    from converted
+    from accepted_rows
     group by
         marketplace_code,
         country_code,

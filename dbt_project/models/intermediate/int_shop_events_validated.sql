@@ -1,7 +1,50 @@
 -- Every delivered event and why it is rejected (null when it is accepted).
 -- Unknown event types are accepted: they stay queryable and feed no fact.
+-- occurred_at, quantity and the money fields must lie in the accepted ranges
+-- (vars accepted_ranges, checked by accepted_range_check); the money a type
+-- carries (contract: ADD_TO_CART and ORDER_DETAILS unit_price, SALES
+-- total_amount, MAKE_PAYMENT amount) must be there, and any money field or
+-- quantity that is there must be a number.
+{%- set without = "event_type || ' without " %}
 with delivered as (
     select * from {{ ref('stg_web_shop__events') }}
+),
+
+-- The delivered text of a number staging left null: read again from the
+-- payload, which is parsed only for such lines (a field that is there but
+-- not a number, too large, or JSON null), so rarely.
+with_texts as (
+    select
+        *,
+        case
+            when
+                quantity is null
+                and parse_error is null
+                and payload like '%"quantity"%'
+                then {{ json_text(parse_json('payload'), 'quantity') }}
+        end as quantity_text,
+        case
+            when
+                unit_price is null
+                and parse_error is null
+                and payload like '%"unit_price"%'
+                then {{ json_text(parse_json('payload'), 'unit_price') }}
+        end as unit_price_text,
+        case
+            when
+                total_amount is null
+                and parse_error is null
+                and payload like '%"total_amount"%'
+                then {{ json_text(parse_json('payload'), 'total_amount') }}
+        end as total_amount_text,
+        case
+            when
+                amount is null
+                and parse_error is null
+                and payload like '%"amount"%'
+                then {{ json_text(parse_json('payload'), 'amount') }}
+        end as amount_text
+    from delivered
 ),
 
 checked as (
@@ -17,6 +60,10 @@ checked as (
                     when occurred_at_text is null then 'occurred_at is missing'
                     when occurred_at is null
                         then 'occurred_at is not an RFC 3339 timestamp with offset'
+                    else {{ accepted_range_check(
+                        'occurred_at', 'occurred_at', 'occurred_at',
+                        text='occurred_at_text'
+                    ) }}
                 end,
                 case when customer_id is null then 'customer_id is missing' end,
                 case when session_id is null then 'session_id is missing' end,
@@ -54,12 +101,72 @@ checked as (
                         event_type in (
                             'ADD_TO_CART', 'REMOVE_FROM_CART', 'ORDER_DETAILS'
                         )
-                        and (quantity is null or quantity <= 0)
+                        and quantity <= 0
                         then event_type || ' without a positive whole quantity'
+                end,
+                case
+                    when
+                        event_type in (
+                            'ADD_TO_CART', 'REMOVE_FROM_CART', 'ORDER_DETAILS'
+                        )
+                        then {{ number_field_check(
+                            'quantity', 'quantity', 'quantity_text', 'count',
+                            missing_reason=without ~ "a positive whole quantity'",
+                            invalid_reason=without ~ "a positive whole quantity'"
+                        ) }}
+                    else {{ number_field_check(
+                        'quantity', 'quantity', 'quantity_text', 'count'
+                    ) }}
+                end,
+                case
+                    when event_type in ('ADD_TO_CART', 'ORDER_DETAILS')
+                        then {{ number_field_check(
+                            'unit_price', 'unit_price', 'unit_price_text', 'money',
+                            missing_reason=without ~ "a valid unit_price'",
+                            invalid_reason=without ~ "a valid unit_price'"
+                        ) }}
+                    else {{ number_field_check(
+                        'unit_price', 'unit_price', 'unit_price_text', 'money'
+                    ) }}
+                end,
+                case
+                    when event_type = 'SALES'
+                        then {{ number_field_check(
+                            'total_amount', 'total_amount', 'total_amount_text',
+                            'money',
+                            missing_reason=without ~ "a valid total_amount'",
+                            invalid_reason=without ~ "a valid total_amount'"
+                        ) }}
+                    else {{ number_field_check(
+                        'total_amount', 'total_amount', 'total_amount_text', 'money'
+                    ) }}
+                end,
+                case
+                    when event_type = 'MAKE_PAYMENT'
+                        then {{ number_field_check(
+                            'amount', 'amount', 'amount_text', 'money',
+                            missing_reason=without ~ "a valid amount'",
+                            invalid_reason=without ~ "a valid amount'"
+                        ) }}
+                    else {{ number_field_check(
+                        'amount', 'amount', 'amount_text', 'money'
+                    ) }}
+                end,
+                {#- an order line's or cart item's value, as the facts compute it -#}
+                case
+                    when
+                        event_type in ('ADD_TO_CART', 'ORDER_DETAILS')
+                        and abs(quantity)
+                        < {{ accepted_range_bounds('count').max_abs }}
+                        and abs(unit_price)
+                        < {{ accepted_range_bounds('money').max_abs }}
+                        then {{ accepted_range_check(
+                            'money', 'quantity * unit_price', 'quantity * unit_price'
+                        ) }}
                 end
             ), '')
         end as rejection_reason
-    from delivered
+    from with_texts
 )
 
 select * from checked

@@ -1,5 +1,14 @@
 -- One row per calendar day from the earliest to the latest day that any
--- web-shop event or marketplace report covers (UTC days).
+-- web-shop event or marketplace report covers (UTC days). Both lie in the
+-- accepted ranges of report_date and occurred_at (rows outside are
+-- rejected), so the span never exceeds what day_offsets generates.
+{%- set most_days = 100000 %}
+{%- if accepted_day_span() > most_days %}
+    {{ exceptions.raise_compiler_error(
+        "dim_date generates at most " ~ most_days ~ " days, but the accepted ranges"
+        ~ " of report_date and occurred_at span " ~ accepted_day_span() ~ " days"
+    ) }}
+{%- endif %}
 with event_days as (
     select
         cast(min(occurred_at) as date) as first_day,
@@ -51,7 +60,7 @@ digits as (
 ),
 
 day_offsets as (
-    -- up to 100,000 days (274 years), more than any data here spans
+    -- up to 100,000 days (274 years), more than the accepted ranges span
     select
         ones.digit
         + 10 * tens.digit
