@@ -17,6 +17,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from . import event_readers, events, marketplace, readers, settings
+from .faults import fault_point
 from .files import (
     LOADED,
     REJECTED,
@@ -152,6 +153,7 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
             source.convert,
             progress=None if quiet else _progress_line(f"{source.pipeline_name} files"),
         )
+        fault_point("ingest:after_prepare")
         if to_record(deliveries):  # nothing new: no load package at all
             report.load_id = run_pipeline(pipeline, source.source(deliveries, staging), target)
     # so that `dbt build` runs after an ingest of any one kind of file
@@ -189,8 +191,11 @@ def ensure_raw_tables(target: str) -> None:
 def run_pipeline(pipeline: dlt.Pipeline, source: Any, target: str) -> str | None:
     """Extract, normalize and load one package; returns its load id."""
     pipeline.extract(source)
+    fault_point("ingest:after_extract")
     pipeline.normalize()
+    fault_point("ingest:after_normalize")
     info = pipeline.load(workers=load_workers(target))
+    fault_point("ingest:after_load")
     return info.loads_ids[0] if info.loads_ids else None
 
 

@@ -33,6 +33,7 @@ class ProgressLine:
         self.on_terminal = self.stream.isatty()
         self._last_shown = 0.0
         self._width = 0
+        self.finished = False
 
     def update(self, done: int, total: int, detail: str = "", final: bool = False) -> None:
         now = time.monotonic()
@@ -41,11 +42,18 @@ class ProgressLine:
             return
         self._last_shown = now
         line = f"  {self.what}: {done:,}/{total:,}" + (f"  {printable(detail)}" if detail else "")
+        last = final or done == total
         if self.on_terminal:
             line = line[:160]
             padding = " " * max(self._width - len(line), 0)
-            self.stream.write(f"\r{line}{padding}" + ("\n" if done == total else ""))
-            self._width = 0 if done == total else len(line)
-        elif done == total or not final:
+            self.stream.write(f"\r{line}{padding}" + ("\n" if last else ""))
+            self._width = 0 if last else len(line)
+        else:
             self.stream.write(line + "\n")
         self.stream.flush()
+        self.finished = last
+
+    def finish(self, done: int, total: int) -> None:
+        """Show the final count, unless the last update already did."""
+        if not self.finished:
+            self.update(done, total, final=True)

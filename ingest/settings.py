@@ -98,6 +98,13 @@ def dlt_pipelines_dir() -> Path:
     return Path(configured).resolve() if configured else PROJECT_ROOT / "data" / ".dlt"
 
 
+def dbt_log_dir() -> Path:
+    """Where dbt writes its log (one folder per warehouse): `WAREHOUSE_LOG_DIR`,
+    default data/logs under the project."""
+    configured = os.environ.get("WAREHOUSE_LOG_DIR")
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "data" / "logs"
+
+
 def dbt_environment(target: str) -> dict[str, str]:
     """Environment for dbt: the profile reads these with env_var()."""
     env = {"WAREHOUSE_DUCKDB": str(duckdb_path())}

@@ -74,7 +74,13 @@ def _write(args: argparse.Namespace) -> int:
             if events_inbox:
                 jobs.ingest_events(events_inbox, args.target, summary)
         if args.command in ("build", "run"):
-            jobs.build(args.target, summary, quiet=args.quiet, unit_tests=args.unit_tests)
+            jobs.build(
+                args.target,
+                summary,
+                quiet=args.quiet,
+                unit_tests=args.unit_tests,
+                verbose=args.verbose,
+            )
     summary.print()
     if args.command == "demo":
         print("  (the demo inbox holds bad files on purpose; see its _quarantine/ folder)")
@@ -194,7 +200,12 @@ def _parser() -> argparse.ArgumentParser:
             )
         if name in ("build", "run"):
             command.add_argument(
-                "--quiet", action="store_true", help="hide dbt's per-node log lines"
+                "--quiet", action="store_true", help="no progress line while dbt builds"
+            )
+            command.add_argument(
+                "--verbose",
+                action="store_true",
+                help="print dbt's own log as it builds (it always goes to its log file)",
             )
             command.add_argument(
                 "--unit-tests",

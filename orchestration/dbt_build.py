@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ingest import settings
+from ingest.faults import fault_point, injected_fault
 from ingest.pipeline import ensure_raw_tables
+from ingest.progress import ProgressLine
 
 
 @dataclass
@@ -16,6 +20,7 @@ class BuildReport:
     success: bool
     counts: Counter = field(default_factory=Counter)  # (resource type, status) -> nodes
     failures: list[str] = field(default_factory=list)
+    log_path: Path | None = None  # dbt's full log of this build
 
     def lines(self) -> list[str]:
         built = sum(n for (kind, status), n in self.counts.items() if kind in _BUILT)
@@ -41,14 +46,18 @@ def dbt_build(
     extra_args: list[str] | None = None,
     quiet: bool = False,
     unit_tests: bool = False,
+    verbose: bool = False,
 ) -> BuildReport:
     """`dbt build` with data tests. Unit tests check SQL logic against fixtures, not
     data: as dbt recommends, they run in CI (`make test`), not in every scheduled
-    build, unless asked for."""
+    build, unless asked for. dbt's log goes to its file (`BuildReport.log_path`);
+    with `verbose` dbt also prints it, otherwise one progress line (none if `quiet`)."""
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     ensure_raw_tables(target)  # sources that never loaded still get (empty) raw tables
 
+    folder = f"{target}-{settings.warehouse_identity(target)}"
+    log_path = settings.dbt_log_dir() / folder
     args = [
         "build",
         "--project-dir",
@@ -60,17 +69,44 @@ def dbt_build(
         # one target folder per warehouse: concurrent builds of different
         # warehouses (tests, a scheduler) never overwrite each other's artifacts
         "--target-path",
-        str(
-            settings.DBT_PROJECT_DIR / "target" / f"{target}-{settings.warehouse_identity(target)}"
-        ),
+        str(settings.DBT_PROJECT_DIR / "target" / folder),
+        "--log-path",
+        str(log_path),
     ]
-    if quiet:
-        args.append("--quiet")
+    if not verbose:  # the file log keeps everything
+        args += ["--log-level", "none", "--log-level-file", "debug"]
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
+    progress = None if (quiet or verbose) else ProgressLine("dbt build nodes")
     with _environment(settings.dbt_environment(target)):
-        result = dbtRunner().invoke(args + (extra_args or []))
-    return _report(result)
+        runner = dbtRunner(callbacks=[_on_event(progress)])
+        result = runner.invoke(args + (extra_args or []))
+    report = _report(result)
+    if progress is not None:
+        nodes = sum(report.counts.values())
+        progress.finish(nodes, nodes)
+    report.log_path = log_path / "dbt.log"
+    return report
+
+
+def _on_event(progress: ProgressLine | None) -> Callable:
+    kill_after = (injected_fault() or "").removeprefix("dbt:after:") or None
+    done = 0
+
+    def on_event(event) -> None:
+        nonlocal done
+        name = event.info.name
+        if name == "NodeFinished" and kill_after == event.data.node_info.node_name:
+            fault_point(injected_fault())  # tests only: die right after that node
+        if progress is None or not (name.startswith("Log") and name.endswith("Result")):
+            return
+        total = getattr(event.data, "total", 0) or getattr(event.data, "num_models", 0)
+        if total:  # a node's result: models, seeds and snapshots say `total`, tests `num_models`
+            done += 1
+            node = getattr(event.data, "description", "") or getattr(event.data, "name", "")
+            progress.update(min(done, total), total, node)
+
+    return on_event
 
 
 def _report(result) -> BuildReport:

@@ -60,9 +60,15 @@ def ingest_events(inbox: str, target: str, summary: RunSummary) -> None:
     summary.ingests.append(("web-shop events", ingest_event_files(inbox, target)))
 
 
-def build(target: str, summary: RunSummary, quiet: bool = False, unit_tests: bool = False) -> None:
+def build(
+    target: str,
+    summary: RunSummary,
+    quiet: bool = False,
+    unit_tests: bool = False,
+    verbose: bool = False,
+) -> None:
     print(f"Running dbt build on {target} ...", file=sys.stderr)
-    summary.build = dbt_build(target, quiet=quiet, unit_tests=unit_tests)
+    summary.build = dbt_build(target, quiet=quiet, unit_tests=unit_tests, verbose=verbose)
     if summary.build.success:
         summary.rejected_rows = count_rejected_rows(target)
 
