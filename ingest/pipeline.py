@@ -12,6 +12,7 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.storages.configuration import FilesystemConfiguration
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
@@ -20,6 +21,7 @@ from . import event_readers, events, marketplace, readers, settings
 from .faults import fault_point
 from .files import (
     LOADED,
+    QUARANTINE_DIR,
     REJECTED,
     SKIPPED,
     Converter,
@@ -44,6 +46,7 @@ class FileSource:
     raw_schema: pa.Schema  # of the rows table
     convert: Converter
     source: Callable[[list[Delivery], StagingArea], Any]  # -> dlt source
+    label: str  # what people call these files
 
     def staging_area(self, workdir: Path, target: str) -> StagingArea:
         return StagingArea(workdir, staged_format_for(target), self.raw_schema)
@@ -55,6 +58,7 @@ MARKETPLACE = FileSource(
     readers.RAW_SCHEMA,
     marketplace.convert_delivery,
     marketplace.marketplace_source,
+    "marketplace files",
 )
 WEB_SHOP_EVENTS = FileSource(
     events.PIPELINE_NAME,
@@ -62,6 +66,7 @@ WEB_SHOP_EVENTS = FileSource(
     event_readers.RAW_EVENT_SCHEMA,
     events.convert_event_file,
     events.web_shop_events_source,
+    "web-shop event files",
 )
 
 
@@ -73,6 +78,7 @@ class IngestReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
     load_id: str | None = None
     seconds: float = 0.0
+    quarantine: str | None = None  # where rejected files went
 
     @property
     def ok(self) -> bool:
@@ -151,7 +157,7 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
             ingested_files(pipeline, source.manifest_table),
             staging,
             source.convert,
-            progress=None if quiet else _progress_line(f"{source.pipeline_name} files"),
+            progress=None if quiet else _progress_line(source.label),
         )
         fault_point("ingest:after_prepare")
         if to_record(deliveries):  # nothing new: no load package at all
@@ -163,6 +169,7 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
         if delivery.status == REJECTED:
             quarantine(delivery, inbox_url)
     _tally(report, deliveries)
+    report.quarantine = f"{_for_people(inbox_url).rstrip('/')}/{QUARANTINE_DIR}"
     report.seconds = time.perf_counter() - started
     return report
 
@@ -215,6 +222,13 @@ def _table_exists(pipeline: dlt.Pipeline, table: str) -> bool:
     except DatabaseUndefinedRelation:
         return False
     return True
+
+
+def _for_people(url: str) -> str:
+    """A local folder as a path, a bucket as its URL."""
+    if url.startswith("file://"):
+        return FilesystemConfiguration.make_local_path(url)
+    return url
 
 
 def normalize_inbox(inbox: str) -> str:

@@ -48,6 +48,13 @@ def duckdb_path() -> Path:
     return path.resolve()
 
 
+def demo_duckdb_path() -> Path:
+    """The demo's own warehouse file (`WAREHOUSE_DEMO_DUCKDB`, default data/demo.duckdb)."""
+    configured = os.environ.get("WAREHOUSE_DEMO_DUCKDB")
+    path = Path(configured) if configured else PROJECT_ROOT / "data" / "demo.duckdb"
+    return path.resolve()
+
+
 def duckdb_memory_limit() -> str:
     return os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "512MB")
 
@@ -81,6 +88,14 @@ def _port(text: str) -> int:
             "set PGPORT to the server's port, usually 5432",
         )
     return int(text)
+
+
+def describe_warehouse(target: str) -> str:
+    """Where the warehouse is, for people (never the password)."""
+    if target == "duckdb":
+        return f"DuckDB file {duckdb_path()}"
+    pg = postgres_settings()
+    return f"PostgreSQL database {pg.database} on {pg.host}:{pg.port} (user {pg.user})"
 
 
 def warehouse_identity(target: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 import traceback
@@ -58,12 +59,15 @@ def main(argv: list[str] | None = None) -> int:
 def _run_command(args: argparse.Namespace) -> int:
     if args.command == "attention":
         return _attention(args)
+    if args.command == "demo" and args.target == "duckdb":
+        # its own file, so a user's own runs never mix with the sample data
+        os.environ["WAREHOUSE_DUCKDB"] = str(settings.demo_duckdb_path())
     with writer_lock(args.target, args.command, wait_seconds=args.wait):
         return _write(args)
 
 
 def _write(args: argparse.Namespace) -> int:
-    summary = jobs.RunSummary()
+    summary = jobs.RunSummary(args.target)
     if args.command == "demo":
         summary = jobs.demo(args.target, args.inbox)
     else:
@@ -81,11 +85,16 @@ def _write(args: argparse.Namespace) -> int:
                 unit_tests=args.unit_tests,
                 verbose=args.verbose,
             )
-    summary.print()
+    exit_code = summary.exit_code()
+    if args.command == "demo":  # the demo inbox holds bad files on purpose
+        exit_code = EXIT_FAILED if exit_code == EXIT_FAILED else EXIT_OK
+    if args.json:
+        print(json.dumps({**summary.as_dict(), "exit_code": exit_code}, indent=2))
+        return exit_code
+    print("\n" + "\n".join(summary.lines()))
     if args.command == "demo":
         print("  (the demo inbox holds bad files on purpose; see its _quarantine/ folder)")
-        return EXIT_FAILED if summary.exit_code() == EXIT_FAILED else EXIT_OK
-    return summary.exit_code()
+    return exit_code
 
 
 def _report_error(error: Exception, debug: bool) -> int:
@@ -167,6 +176,11 @@ def _parser() -> argparse.ArgumentParser:
             continue  # its own parser in samples.events takes the arguments
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
         if name in WRITING_COMMANDS:
+            command.add_argument(
+                "--json",
+                action="store_true",
+                help="print the summary as JSON on stdout (progress still goes to stderr)",
+            )
             command.add_argument(
                 "--wait",
                 type=_seconds,

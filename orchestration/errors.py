@@ -99,7 +99,19 @@ def _duckdb_file_in_use(kind: str, text: str) -> UserError | None:
     )
 
 
-_RECOGNISERS = (_postgres_connection, _duckdb_file_in_use)
+def _bucket_credentials(kind: str, text: str) -> UserError | None:
+    if kind == "ConfigFieldMissingException" and "credentials" in text:
+        return UserError(
+            "no credentials for the bucket inbox",
+            "set them as dlt expects, e.g. SOURCES__FILESYSTEM__CREDENTIALS__AWS_ACCESS_KEY_ID"
+            " and ..._AWS_SECRET_ACCESS_KEY, or in .dlt/secrets.toml (README: Your own files)",
+        )
+    if kind in {"NoCredentialsError", "DefaultCredentialsError", "ClientAuthenticationError"}:
+        return UserError(f"the bucket refused the credentials: {text}", "check them")
+    return None
+
+
+_RECOGNISERS = (_postgres_connection, _duckdb_file_in_use, _bucket_credentials)
 
 
 def _between(text: str, start: str, end: str) -> str | None:

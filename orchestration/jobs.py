@@ -1,11 +1,13 @@
 """The jobs the CLI (and later a scheduler) runs: ingest, build, run, demo.
 
-Exit codes: 0 all good; 1 a step failed (dbt error, crash); 3 everything that
-could load did, but some input was rejected (see the summary and _quarantine/).
+Exit codes (orchestration.errors): 0 all good; 1 a step failed (dbt error,
+crash); 3 everything that could load did, but this run rejected files, rows or
+events (see the summary, _quarantine/ and the rejected-rows marts).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -24,30 +26,109 @@ from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
 
 
 @dataclass
+class RejectedRows:
+    """Rows a quality mart lists: those this run's build staged, and all of them."""
+
+    mart: str
+    this_run: int
+    in_warehouse: int
+
+
+@dataclass
 class RunSummary:
+    target: str = "duckdb"
     ingests: list[tuple[str, IngestReport]] = field(default_factory=list)  # (what, report)
     build: BuildReport | None = None
-    rejected_rows: dict[str, int] = field(default_factory=dict)  # quality mart -> rows
+    rejected_rows: list[RejectedRows] = field(default_factory=list)
 
     @property
     def rejected_files(self) -> int:
         return sum(len(report.rejected) for _, report in self.ingests)
 
+    @property
+    def rejected_rows_this_run(self) -> int:
+        return sum(rows.this_run for rows in self.rejected_rows)
+
     def exit_code(self) -> int:
         if self.build is not None and not self.build.success:
             return EXIT_FAILED
-        return EXIT_REJECTED_INPUT if self.rejected_files else EXIT_OK
+        rejected = self.rejected_files or self.rejected_rows_this_run
+        return EXIT_REJECTED_INPUT if rejected else EXIT_OK
 
-    def print(self) -> None:
-        print("\nSummary")
+    def lines(self) -> list[str]:
+        lines = ["Summary"]
         for what, report in self.ingests:
             for line in report.lines():
-                print(f"  {what}: {line}" if not line.startswith("  ") else f"  {line}")
+                lines.append(f"  {what}: {line}" if not line.startswith("  ") else f"  {line}")
         if self.build is not None:
-            for line in self.build.lines():
-                print(f"  {line}")
-        for mart, rows in self.rejected_rows.items():
-            print(f"  rejected by validation: {rows:,} rows (file, row and reason in marts.{mart})")
+            lines += [f"  {line}" for line in self.build.lines()]
+        for rows in self.rejected_rows:
+            lines.append(
+                f"  rejected {REJECTED_WHAT[rows.mart]} this run: {rows.this_run:,} "
+                f"({rows.in_warehouse:,} in all; each with its reason in marts.{rows.mart})"
+            )
+        lines.append(f"  warehouse: {settings.describe_warehouse(self.target)}")
+        lines += [f"  next: {step}" for step in self.next_steps()]
+        return lines
+
+    def next_steps(self) -> list[str]:
+        if self.build is not None and not self.build.success:
+            return [f"read the failures above and dbt's log {self.build.log_path}"]
+        steps = []
+        for _, report in self.ingests:
+            if report.rejected:
+                steps.append(
+                    f"see the rejected files in {report.quarantine}/ (each beside its .reason)"
+                )
+        steps += [
+            f"look at the {REJECTED_WHAT[rows.mart]} in marts.{rows.mart}"
+            for rows in self.rejected_rows
+            if rows.this_run
+        ]
+        if self.build is None:
+            steps.append(f"warehouse build --target {self.target}   (builds the marts)")
+        else:
+            steps.append("query marts.sku_sales, marts.fact_sales or marts.shop_daily_metrics")
+        return steps
+
+    def as_dict(self) -> dict:
+        """The summary for machines (`--json`)."""
+        return {
+            "exit_code": self.exit_code(),
+            "target": self.target,
+            "warehouse": settings.describe_warehouse(self.target),
+            "ingests": [
+                {
+                    "what": what,
+                    "files_loaded": report.files_loaded,
+                    "rows_landed": report.rows_landed,
+                    "files_skipped": report.files_skipped,
+                    "files_rejected": [
+                        {"file": name, "reason": reason} for name, reason in report.rejected
+                    ],
+                    "load_id": report.load_id,
+                    "seconds": round(report.seconds, 3),
+                }
+                for what, report in self.ingests
+            ],
+            "build": None
+            if self.build is None
+            else {
+                "success": self.build.success,
+                "failures": self.build.failures,
+                "log": str(self.build.log_path) if self.build.log_path else None,
+            },
+            "rejected_rows": {
+                rows.mart: {"this_run": rows.this_run, "in_warehouse": rows.in_warehouse}
+                for rows in self.rejected_rows
+            },
+        }
+
+
+REJECTED_WHAT = {
+    "marketplace_rejected_rows": "marketplace rows",
+    "shop_rejected_events": "web-shop events",
+}
 
 
 def ingest(inbox: str, target: str, summary: RunSummary) -> None:
@@ -68,23 +149,26 @@ def build(
     verbose: bool = False,
 ) -> None:
     print(f"Running dbt build on {target} ...", file=sys.stderr)
+    # rows this build stages carry a staged_at at or after its start
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     summary.build = dbt_build(target, quiet=quiet, unit_tests=unit_tests, verbose=verbose)
     if summary.build.success:
-        summary.rejected_rows = count_rejected_rows(target)
+        summary.rejected_rows = count_rejected_rows(target, started)
 
 
-QUALITY_MARTS = ("marketplace_rejected_rows", "shop_rejected_events")
-
-
-def count_rejected_rows(target: str) -> dict[str, int]:
-    counts = {}
-    try:
-        with make_pipeline(target).sql_client() as client:
-            for mart in QUALITY_MARTS:  # constants, not data
-                rows = client.execute_sql(f"select count(*) from marts.{mart}")  # noqa: S608
-                counts[mart] = int(rows[0][0])
-    except Exception:  # the summary must not fail the run; a mart may not be built yet
-        return counts
+def count_rejected_rows(target: str, since: dt.datetime) -> list[RejectedRows]:
+    """Rows each quality mart lists, staged since `since` and in all."""
+    since_literal = since.strftime("%Y-%m-%d %H:%M:%S.%f")  # formatted here, not data
+    counts = []
+    with make_pipeline(target).sql_client() as client:
+        for mart in REJECTED_WHAT:  # constants, not data
+            rows = client.execute_sql(
+                "select count(*), "  # noqa: S608
+                f"sum(case when staged_at >= cast('{since_literal}' as timestamp) "
+                f"then 1 else 0 end) from marts.{mart}"
+            )
+            total, this_run = rows[0]
+            counts.append(RejectedRows(mart, int(this_run or 0), int(total)))
     return counts
 
 
@@ -97,7 +181,9 @@ def demo(target: str, inbox: str | None = None) -> RunSummary:
 
     demo_inbox = Path(inbox) if inbox else settings.PROJECT_ROOT / "data" / "demo_inbox"
     shutil.rmtree(demo_inbox, ignore_errors=True)
-    summary = RunSummary()
+    if target == "duckdb" and settings.duckdb_path() == settings.demo_duckdb_path():
+        forget_warehouse()  # the demo's own file: start from scratch every time
+    summary = RunSummary(target)
     written = write_sample_inbox(demo_inbox)
     print(
         f"Wrote {len(written)} sample files (some bad on purpose) to {demo_inbox}", file=sys.stderr
@@ -112,3 +198,14 @@ def demo(target: str, inbox: str | None = None) -> RunSummary:
     ingest_events(str(events_inbox), target, summary)
     build(target, summary)
     return summary
+
+
+def forget_warehouse() -> None:
+    """Delete the DuckDB warehouse file and its local dlt state (only ever called for
+    the demo's own file)."""
+    path = settings.duckdb_path()
+    for leftover in (path, Path(f"{path}.wal")):
+        leftover.unlink(missing_ok=True)
+    identity = settings.warehouse_identity("duckdb")
+    for state in settings.dlt_pipelines_dir().glob(f"*_duckdb_{identity}"):
+        shutil.rmtree(state, ignore_errors=True)

@@ -36,3 +36,30 @@ def test_run_exits_0_when_all_input_loads_and_3_when_some_is_rejected(duckdb_war
 def test_a_missing_inbox_is_an_error_not_a_crash(duckdb_warehouse, tmp_path, capsys):
     assert main(["ingest", "--inbox", str(tmp_path / "nowhere")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_run_that_rejects_rows_exits_3_and_counts_only_its_own(
+    duckdb_warehouse, tmp_path, capsys
+):
+    import json
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "GDN_SG_2026-11-01.csv").write_text(
+        f"{HEADER}\n2026-11-01,S1,K1,2,20.5\n2026-11-01,S1,K2,lots,1\n"
+    )
+    assert main(["run", "--inbox", str(inbox), "--quiet", "--json"]) == 3
+    first = json.loads(capsys.readouterr().out)
+    assert first["exit_code"] == 3
+    assert first["rejected_rows"]["marketplace_rejected_rows"] == {
+        "this_run": 1,
+        "in_warehouse": 1,
+    }
+    assert first["ingests"][0]["files_loaded"] == 1 and first["build"]["success"]
+
+    (inbox / "SEV_TH_2026-11-02.csv").write_text(f"{HEADER}\n2026-11-02,S2,K3,1,3\n")
+    assert main(["run", "--inbox", str(inbox), "--quiet"]) == 0  # the old reject is not news
+    summary = capsys.readouterr().out
+    assert "rejected marketplace rows this run: 0 (1 in all" in summary
+    assert f"warehouse: DuckDB file {duckdb_warehouse}" in summary
+    assert "next: " in summary

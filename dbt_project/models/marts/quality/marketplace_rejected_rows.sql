@@ -12,6 +12,7 @@ final as (
         cast(marketplace_code as {{ text_type() }}) as marketplace_code,
         cast(country_code as {{ text_type() }}) as country_code,
         cast(load_id as {{ text_type() }}) as load_id,
+        staged_at,
         cast(rejection_reason as {{ text_type() }}) as rejection_reason,
         cast(report_date_text as {{ text_type() }}) as report_date,
         cast(seller_id as {{ text_type() }}) as seller_id,
