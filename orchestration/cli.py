@@ -27,6 +27,8 @@ ELT warehouse for marketplace sales files.
   warehouse generate-events --out PATH    write mock web-shop events (JSON Lines)
   warehouse attention --top 100           most-viewed articles, trailing 4 hours
   warehouse demo                          sample files -> raw -> marts, on DuckDB
+  warehouse init                          create the warehouse and its schemas
+  warehouse doctor                        check connection, lock, inboxes; change nothing
 
 Every command takes --target duckdb (default; file $WAREHOUSE_DUCKDB,
 default data/warehouse.duckdb)
@@ -59,6 +61,15 @@ def main(argv: list[str] | None = None) -> int:
 def _run_command(args: argparse.Namespace) -> int:
     if args.command == "attention":
         return _attention(args)
+    if args.command == "init":
+        from .setup_warehouse import init_warehouse
+
+        for line in init_warehouse(args.target):
+            print(f"  {line}")
+        print(f"  next: warehouse doctor --target {args.target}, then warehouse run")
+        return EXIT_OK
+    if args.command == "doctor":
+        return _doctor(args)
     if args.command == "demo" and args.target == "duckdb":
         # its own file, so a user's own runs never mix with the sample data
         os.environ["WAREHOUSE_DUCKDB"] = str(settings.demo_duckdb_path())
@@ -95,6 +106,18 @@ def _write(args: argparse.Namespace) -> int:
     if args.command == "demo":
         print("  (the demo inbox holds bad files on purpose; see its _quarantine/ folder)")
     return exit_code
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import PROBLEM, diagnose
+
+    marketplace, events = _inboxes(args)
+    findings = diagnose(args.target, [inbox for inbox in (marketplace, events) if inbox])
+    for finding in findings:
+        print(finding.line())
+    problems = sum(finding.status == PROBLEM for finding in findings)
+    print(f"  {problems} problem(s) found" if problems else "  everything a run needs is there")
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def _report_error(error: Exception, debug: bool) -> int:
@@ -169,6 +192,8 @@ def _parser() -> argparse.ArgumentParser:
         ("run", "ingest, then dbt build"),
         ("generate-events", "write mock web-shop events as JSON Lines (--help for options)"),
         ("attention", "print the most-viewed articles of the trailing 4 hours"),
+        ("init", "create the warehouse (PostgreSQL database, when allowed) and its schemas"),
+        ("doctor", "check the connection, schemas, lock, inboxes and folders; change nothing"),
         ("demo", "generate sample files and run the whole pipeline"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
@@ -195,7 +220,7 @@ def _parser() -> argparse.ArgumentParser:
             default=os.environ.get("WAREHOUSE_TARGET", "duckdb"),
             help="warehouse to use (default: duckdb, or $WAREHOUSE_TARGET)",
         )
-        if name in ("ingest", "run"):
+        if name in ("ingest", "run", "doctor"):
             command.add_argument(
                 "--inbox",
                 help="folder or bucket URL (s3://, gs://, az://, file://) of marketplace files "

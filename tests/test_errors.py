@@ -1,0 +1,101 @@
+"""Set-up problems are two lines (what is wrong, what to do) and exit 1, never a
+traceback; `warehouse init` and `warehouse doctor` set up and check a warehouse."""
+
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import pytest
+from conftest import _pg_connect
+
+from orchestration.cli import main
+
+
+def _two_lines(capsys) -> str:
+    """The error (progress lines of the steps before it may come first)."""
+    output = capsys.readouterr().err
+    assert "Traceback" not in output
+    lines = output.strip().splitlines()
+    errors = [number for number, line in enumerate(lines) if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0] == len(lines) - 2, output  # what, then what to do
+    return "\n".join(lines[-2:])
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PGDATABASE", "warehouse_that_does_not_exist", "warehouse init"),
+        ("PGPORT", "1", "cannot reach PostgreSQL"),
+        ("PGUSER", "role_that_does_not_exist", "role 'role_that_does_not_exist'"),
+        ("PGPORT", "abc", "PGPORT must be a port number"),
+    ],
+)
+def test_postgres_set_up_problems_are_one_line(variable, value, expected, monkeypatch, capsys):
+    monkeypatch.setenv(variable, value)
+    assert main(["build", "--target", "postgres"]) == 1
+    assert expected in _two_lines(capsys)
+
+
+def test_debug_shows_the_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("PGPORT", "abc")
+    assert main(["build", "--target", "postgres", "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_duckdb_file_held_by_another_program_is_named(duckdb_warehouse, tmp_path, capsys):
+    import duckdb
+
+    duckdb.connect(str(duckdb_warehouse)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, time
+                connection = duckdb.connect({str(duckdb_warehouse)!r})
+                print("open", flush=True)
+                time.sleep(60)
+                """
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        assert main(["ingest", "--inbox", str(inbox)]) == 1
+        error = _two_lines(capsys)
+        assert "open in another process" in error and f"pid {holder.pid}" in error
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_init_creates_the_database_and_doctor_finds_it_ready(tmp_path, monkeypatch, capsys):
+    try:
+        admin = _pg_connect()
+    except Exception as error:  # the conftest fixtures decide skip vs fail; keep it simple
+        pytest.skip(f"PostgreSQL not reachable: {error}")
+    admin.autocommit = True
+    name = f"warehouse_test_init_{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("PGDATABASE", name)
+    monkeypatch.setenv("WAREHOUSE_DLT_DIR", str(tmp_path / "dlt"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    try:
+        assert main(["doctor", "--target", "postgres", "--inbox", str(inbox)]) == 1
+        assert "does not exist" in capsys.readouterr().out
+        assert main(["init", "--target", "postgres"]) == 0
+        assert "created" in capsys.readouterr().out
+        assert main(["init", "--target", "postgres"]) == 0  # again: finds it, no error
+        assert main(["doctor", "--target", "postgres", "--inbox", str(inbox)]) == 0
+        report = capsys.readouterr().out
+        assert "schemas: all present" in report and "writer lock: free" in report
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
