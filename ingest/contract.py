@@ -106,6 +106,14 @@ def parse_delivery_name(file_name: str) -> DeliveryName:
     return DeliveryName(marketplace, country, match["label"], match["extension"].lower())
 
 
+def delivery_scope(file_name: str) -> tuple[str, str] | tuple[()]:
+    """(MARKETPLACE, COUNTRY) of a delivery name, () when the name does not parse: a
+    delivery is its bytes for one marketplace and country, so the same bytes under
+    a name for another country are another delivery."""
+    match = _FILE_NAME.match(file_name)
+    return (match["marketplace"].upper(), match["country"].upper()) if match else ()
+
+
 @dataclass(frozen=True)
 class HeaderMapping:
     """Where each delivered column goes: a contract column or the extra-columns JSON."""

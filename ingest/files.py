@@ -280,18 +280,35 @@ def _local_item(entry: os.DirEntry, refusal: str | None, local) -> FileItemDict:
 
 @dataclass
 class IngestedFiles:
-    """What the manifest knows: the hashes of loaded deliveries, and the hash of every
+    """What the manifest knows: the deliveries already loaded, and the hash of every
     file already hashed by (url, size, mtime), so an inbox of unchanged files is not
-    read again on every run."""
+    read again on every run.
 
-    hashes: set[str] = field(default_factory=set)
+    A delivery is its bytes within a scope the file name gives: for marketplace
+    files the marketplace and country (the same bytes under a name for another
+    country are another delivery), for event files nothing but the bytes.
+    `rehash` hashes every file again, for a file changed in place with its size and
+    modification time kept (or restored)."""
+
+    deliveries: set[tuple] = field(default_factory=set)
     hash_by_identity: dict[tuple, str] = field(default_factory=dict)
+    scope_of: Callable[[str], tuple] = lambda file_name: ()
+    rehash: bool = False
 
     def known_hash(self, item: FileItemDict) -> str | None:
         identity = file_identity(
             item["file_url"], item.get("size_in_bytes"), item.get("modification_date")
         )
         return self.hash_by_identity.get(identity)
+
+    def has(self, file_name: str, file_hash: str | None) -> bool:
+        return file_hash is not None and self._key(file_name, file_hash) in self.deliveries
+
+    def add(self, file_name: str, file_hash: str) -> None:
+        self.deliveries.add(self._key(file_name, file_hash))
+
+    def _key(self, file_name: str, file_hash: str) -> tuple:
+        return (*self.scope_of(file_name), file_hash)
 
 
 def file_identity(url: str, size: int | None, modified: dt.datetime | None) -> tuple:
@@ -348,17 +365,19 @@ def _read_one(
     item: FileItemDict, ingested: IngestedFiles, staging: StagingArea, convert: Converter
 ) -> Delivery:
     """Hash and convert one file into its own DeliveryStaging (safe in a worker thread)."""
-    delivery = Delivery(item, file_hash=ingested.known_hash(item))
+    known_hash = ingested.known_hash(item)
+    delivery = Delivery(item, file_hash=None if ingested.rehash else known_hash)
     if item.get(REFUSAL):
         delivery.status, delivery.reason, delivery.movable = REJECTED, item[REFUSAL], False
         return delivery
-    if delivery.file_hash in ingested.hashes:
-        delivery.unchanged = True
-        return _skipped(delivery, "already ingested: unchanged since an earlier run")
+    if ingested.has(delivery.file_name, delivery.file_hash):
+        return _unchanged(delivery)
     try:
         with _local_copy(item, staging.workdir) as local_path:
             delivery.file_hash = sha256_of(local_path)
-            if delivery.file_hash in ingested.hashes:
+            if ingested.has(delivery.file_name, delivery.file_hash):
+                if delivery.file_hash == known_hash:  # --rehash found it unchanged
+                    return _unchanged(delivery)
                 return _skipped(delivery, SAME_BYTES)
             delivery.pending = DeliveryStaging(staging)
             delivery.staged = convert(
@@ -381,13 +400,18 @@ def _settle(delivery: Delivery, ingested: IngestedFiles, staging: StagingArea) -
         if pending is not None:
             pending.discard()
         return
-    if delivery.file_hash in ingested.hashes:
+    if ingested.has(delivery.file_name, delivery.file_hash):
         pending.discard()
         _skipped(delivery, SAME_BYTES)
         delivery.staged = None
         return
     staging.commit(pending)
-    ingested.hashes.add(delivery.file_hash)
+    ingested.add(delivery.file_name, delivery.file_hash)
+
+
+def _unchanged(delivery: Delivery) -> Delivery:
+    delivery.unchanged = True
+    return _skipped(delivery, "already ingested: unchanged since an earlier run")
 
 
 def _skipped(delivery: Delivery, reason: str) -> Delivery:

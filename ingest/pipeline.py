@@ -18,6 +18,7 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
 from . import event_readers, events, marketplace, readers, settings
+from .contract import delivery_scope
 from .faults import fault_point
 from .files import (
     LOADED,
@@ -47,6 +48,7 @@ class FileSource:
     convert: Converter
     source: Callable[[list[Delivery], StagingArea], Any]  # -> dlt source
     label: str  # what people call these files
+    delivery_scope: Callable[[str], tuple]  # file name -> what, besides bytes, a delivery is
 
     def staging_area(self, workdir: Path, target: str) -> StagingArea:
         return StagingArea(workdir, staged_format_for(target), self.raw_schema)
@@ -59,6 +61,7 @@ MARKETPLACE = FileSource(
     marketplace.convert_delivery,
     marketplace.marketplace_source,
     "marketplace files",
+    delivery_scope,
 )
 WEB_SHOP_EVENTS = FileSource(
     events.PIPELINE_NAME,
@@ -67,6 +70,7 @@ WEB_SHOP_EVENTS = FileSource(
     events.convert_event_file,
     events.web_shop_events_source,
     "web-shop event files",
+    lambda file_name: (),
 )
 
 
@@ -135,16 +139,20 @@ def staged_format_for(target: str) -> str:
 
 
 def ingest_marketplace_files(
-    inbox: str, target: str = "duckdb", quiet: bool = False
+    inbox: str, target: str = "duckdb", quiet: bool = False, rehash: bool = False
 ) -> IngestReport:
-    return ingest_files(MARKETPLACE, inbox, target, quiet)
+    return ingest_files(MARKETPLACE, inbox, target, quiet, rehash)
 
 
-def ingest_event_files(inbox: str, target: str = "duckdb", quiet: bool = False) -> IngestReport:
-    return ingest_files(WEB_SHOP_EVENTS, inbox, target, quiet)
+def ingest_event_files(
+    inbox: str, target: str = "duckdb", quiet: bool = False, rehash: bool = False
+) -> IngestReport:
+    return ingest_files(WEB_SHOP_EVENTS, inbox, target, quiet, rehash)
 
 
-def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = False) -> IngestReport:
+def ingest_files(
+    source: FileSource, inbox: str, target: str, quiet: bool = False, rehash: bool = False
+) -> IngestReport:
     started = time.perf_counter()
     inbox_url = normalize_inbox(inbox)
     pipeline = make_pipeline(target, source.pipeline_name)
@@ -154,7 +162,7 @@ def ingest_files(source: FileSource, inbox: str, target: str, quiet: bool = Fals
         staging = source.staging_area(Path(workdir), target)
         deliveries = prepare_deliveries(
             list_inbox(inbox_url),
-            ingested_files(pipeline, source.manifest_table),
+            ingested_files(pipeline, source, rehash),
             staging,
             source.convert,
             progress=None if quiet else _progress_line(source.label),
@@ -253,29 +261,29 @@ def finish_interrupted_load(pipeline: dlt.Pipeline, target: str) -> None:
         pipeline.load(workers=load_workers(target))
 
 
-def ingested_files(pipeline: dlt.Pipeline, manifest_table: str) -> IngestedFiles:
-    """Loaded hashes, and the hash of every file seen by (url, size, mtime), from loads
-    that dlt completed only: the manifest rows of a load that failed or never
+def ingested_files(pipeline: dlt.Pipeline, source: FileSource, rehash: bool) -> IngestedFiles:
+    """Loaded deliveries, and the hash of every file seen by (url, size, mtime), from
+    loads that dlt completed only: the manifest rows of a load that failed or never
     finished (its package discarded) must not make its files look ingested."""
+    ingested = IngestedFiles(scope_of=source.delivery_scope, rehash=rehash)
     try:
         with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name(manifest_table)
+            table = client.make_qualified_table_name(source.manifest_table)
             loads = client.make_qualified_table_name("_dlt_loads")
             rows = client.execute_sql(
-                "select distinct manifest.file_url, manifest.size_bytes, "  # noqa: S608
-                "manifest.modified_at, manifest.file_hash, manifest.status "
-                f"from {table} as manifest inner join {loads} as loads "
+                "select distinct manifest.file_name, manifest.file_url, "  # noqa: S608
+                "manifest.size_bytes, manifest.modified_at, manifest.file_hash, "
+                f"manifest.status from {table} as manifest inner join {loads} as loads "
                 "on manifest._dlt_load_id = loads.load_id "
                 "where loads.status = 0 and manifest.file_hash is not null "
                 f"and manifest.status in ('{LOADED}', '{SKIPPED}')"
             )
     except DatabaseUndefinedRelation:
-        return IngestedFiles()
-    ingested = IngestedFiles()
-    for url, size, modified_at, file_hash, status in rows or []:
+        return ingested
+    for file_name, url, size, modified_at, file_hash, status in rows or []:
         ingested.hash_by_identity[file_identity(url, size, modified_at)] = file_hash
         if status == LOADED:
-            ingested.hashes.add(file_hash)
+            ingested.add(file_name, file_hash)
     return ingested
 
 

@@ -85,9 +85,9 @@ def _write(args: argparse.Namespace) -> int:
         if args.command in ("ingest", "run"):
             marketplace_inbox, events_inbox = _inboxes(args)
             if marketplace_inbox:
-                jobs.ingest(marketplace_inbox, args.target, summary)
+                jobs.ingest(marketplace_inbox, args.target, summary, rehash=args.rehash)
             if events_inbox:
-                jobs.ingest_events(events_inbox, args.target, summary)
+                jobs.ingest_events(events_inbox, args.target, summary, rehash=args.rehash)
         if args.command in ("build", "run"):
             jobs.build(
                 args.target,
@@ -236,6 +236,13 @@ def _parser() -> argparse.ArgumentParser:
                 "--inbox",
                 default=None,
                 help="where to write the sample files (default: data/demo_inbox)",
+            )
+        if name in ("ingest", "run"):
+            command.add_argument(
+                "--rehash",
+                action="store_true",
+                help="read and hash every file again, also those whose size and modification "
+                "time are unchanged (for a file corrected in place with its mtime kept)",
             )
         if name in ("build", "run"):
             command.add_argument(

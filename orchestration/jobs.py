@@ -131,14 +131,15 @@ REJECTED_WHAT = {
 }
 
 
-def ingest(inbox: str, target: str, summary: RunSummary) -> None:
+def ingest(inbox: str, target: str, summary: RunSummary, rehash: bool = False) -> None:
     print(f"Ingesting marketplace files from {inbox} into {target} raw ...", file=sys.stderr)
-    summary.ingests.append(("marketplace files", ingest_marketplace_files(inbox, target)))
+    report = ingest_marketplace_files(inbox, target, rehash=rehash)
+    summary.ingests.append(("marketplace files", report))
 
 
-def ingest_events(inbox: str, target: str, summary: RunSummary) -> None:
+def ingest_events(inbox: str, target: str, summary: RunSummary, rehash: bool = False) -> None:
     print(f"Ingesting web-shop events from {inbox} into {target} raw ...", file=sys.stderr)
-    summary.ingests.append(("web-shop events", ingest_event_files(inbox, target)))
+    summary.ingests.append(("web-shop events", ingest_event_files(inbox, target, rehash=rehash)))
 
 
 def build(

@@ -1,14 +1,19 @@
-{#- One row per accepted delivery (distinct file bytes) of an ingest manifest,
-    with the load that landed it, counting only loads dlt completed. Should a
-    file land twice (a retried load, two ingests at once), the load that
-    completed first is the delivery: the one an incremental build staged. -#}
-{% macro first_landing_per_file(manifest, completed_loads) -%}
+{#- One row per accepted delivery of an ingest manifest, with the load that
+    landed it, counting only loads dlt completed. A delivery is identified by
+    `delivery_key`: the file's bytes, and for marketplace files also the
+    marketplace and country its name gives. Should a delivery land twice (a
+    retried load, two ingests at once), the load that completed first is the
+    delivery: the one an incremental build staged. -#}
+{% macro first_landing_per_file(manifest, completed_loads, delivery_key=['file_hash']) -%}
     select *
     from (
         select
             {{ manifest }}.*,
             row_number() over (
-                partition by {{ manifest }}.file_hash
+                partition by
+                    {%- for column in delivery_key %}
+                    {{ manifest }}.{{ column }}{{ ',' if not loop.last }}
+                    {%- endfor %}
                 order by
                     {{ completed_loads }}.inserted_at,
                     {{ manifest }}.load_id,

@@ -27,10 +27,12 @@ completed_loads as (
 ),
 
 new_files as (
+    -- a delivery is its bytes for one marketplace and country
     {{ new_completed_deliveries(
         'files',
         'completed_loads',
-        ['marketplace_code', 'country_code', 'file_modified_at']
+        ['file_modified_at'],
+        delivery_key=['file_hash', 'marketplace_code', 'country_code']
     ) }}
 ),
 
@@ -42,7 +44,10 @@ delivered as (
         new_files.country_code,
         new_files.file_modified_at
     from source
-    inner join new_files on source._source_file_hash = new_files.file_hash
+    inner join new_files
+        on
+            source._source_file_hash = new_files.file_hash
+            and source._source_file_name = new_files.file_name
 ),
 
 trimmed as (
@@ -79,9 +84,10 @@ trimmed as (
         nullif(trim(orders), '') as orders_text,
         nullif(trim(page_views), '') as page_views_text,
         nullif(trim(discount), '') as discount_text,
-        -- a retried load must not double a row: file bytes + row are its identity
+        -- a retried load must not double a row: the delivered file and the
+        -- row number are its identity
         row_number() over (
-            partition by _source_file_hash, _source_row_number
+            partition by _source_file_hash, _source_file_name, _source_row_number
             order by _source_row_number
         ) as copy_number
     from delivered
