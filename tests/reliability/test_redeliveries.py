@@ -63,3 +63,19 @@ def test_rehash_finds_a_file_corrected_in_place_with_its_mtime_kept(duckdb_wareh
     assert (again.files_loaded, again.files_skipped) == (0, 1)
     manifest = query("duckdb", "select count(*) from raw.marketplace_files")
     assert manifest == [(2,)]  # an unchanged file is not listed again, rehashed or not
+
+
+def test_blanks_around_a_key_are_the_same_on_every_engine(warehouse, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = [
+        "2026-11-01,S1,K1 ,1,10",
+        "2026-11-01,S1,\u00a0K1\u00a0,2,20",
+        "2026-11-01,\tS1,K1\t,3,30",
+    ]
+    (inbox / "GDN_SG_day.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    ingest_marketplace_files(str(inbox), warehouse, quiet=True)
+    assert dbt_build(warehouse, quiet=True).success
+    assert query(warehouse, "select seller_id, sku_id, units_sold from marts.sku_sales") == [
+        ("S1", "K1", 6)
+    ]

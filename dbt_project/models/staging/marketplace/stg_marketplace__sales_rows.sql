@@ -26,8 +26,8 @@ completed_loads as (
     select * from {{ ref('stg_dlt__loads') }}
 ),
 
+-- a delivery is its bytes for one marketplace and country
 new_files as (
-    -- a delivery is its bytes for one marketplace and country
     {{ new_completed_deliveries(
         'files',
         'completed_loads',
@@ -68,22 +68,22 @@ trimmed as (
             cast(null as {{ text_type() }}) as row_error,
         {% endif %}
         _extra_columns as extra_columns,
-        nullif(trim(report_date), '') as report_date_text,
-        nullif(trim(seller_id), '') as seller_id,
-        nullif(trim(sku_id), '') as sku_id,
-        nullif(trim(units_sold), '') as units_sold_text,
-        nullif(trim(gmv), '') as gmv_text,
-        nullif(trim(seller_name), '') as seller_name,
-        lower(nullif(trim(seller_type), '')) as seller_type,
-        nullif(trim(sku_name), '') as sku_name,
-        nullif(trim(brand), '') as brand,
-        nullif(trim(category), '') as category,
-        nullif(trim(barcode), '') as barcode,
-        nullif(trim(unit_price), '') as unit_price_text,
-        upper(nullif(trim(currency), '')) as currency_code,
-        nullif(trim(orders), '') as orders_text,
-        nullif(trim(page_views), '') as page_views_text,
-        nullif(trim(discount), '') as discount_text,
+        {{ clean_text('report_date') }} as report_date_text,
+        {{ clean_text('seller_id') }} as seller_id,
+        {{ clean_text('sku_id') }} as sku_id,
+        {{ clean_text('units_sold') }} as units_sold_text,
+        {{ clean_text('gmv') }} as gmv_text,
+        {{ clean_text('seller_name') }} as seller_name,
+        lower({{ clean_text('seller_type') }}) as seller_type,
+        {{ clean_text('sku_name') }} as sku_name,
+        {{ clean_text('brand') }} as brand,
+        {{ clean_text('category') }} as category,
+        {{ clean_text('barcode') }} as barcode,
+        {{ clean_text('unit_price') }} as unit_price_text,
+        upper({{ clean_text('currency') }}) as currency_code,
+        {{ clean_text('orders') }} as orders_text,
+        {{ clean_text('page_views') }} as page_views_text,
+        {{ clean_text('discount') }} as discount_text,
         -- a retried load must not double a row: the delivered file and the
         -- row number are its identity
         row_number() over (
