@@ -3,9 +3,10 @@ with quarantine for bad files."""
 
 from __future__ import annotations
 
-import tempfile
+import contextlib
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,7 @@ def ingest_files(
     pipeline = make_pipeline(target, source.pipeline_name)
     finish_interrupted_load(pipeline, target)
     report = IngestReport()
-    with tempfile.TemporaryDirectory(prefix="warehouse-ingest-") as workdir:
+    with work_folder(pipeline) as workdir:
         staging = source.staging_area(Path(workdir), target)
         deliveries = prepare_deliveries(
             list_inbox(inbox_url),
@@ -197,10 +198,24 @@ def ensure_raw_tables(target: str) -> None:
         pipeline = make_pipeline(target, source.pipeline_name)
         finish_interrupted_load(pipeline, target)
         if not _table_exists(pipeline, source.manifest_table):
-            with tempfile.TemporaryDirectory(prefix="warehouse-ingest-") as workdir:
+            with work_folder(pipeline) as workdir:
                 empty = source.staging_area(Path(workdir), target)
                 run_pipeline(pipeline, source.source([], empty), target)
         _RAW_TABLES_SEEN.add(seen)
+
+
+@contextlib.contextmanager
+def work_folder(pipeline: dlt.Pipeline) -> Iterator[Path]:
+    """The folder a run stages its files in, beside the pipeline's dlt state: one per
+    warehouse and source, which only the holder of the writer lock uses. A run
+    killed mid-way leaves its folder behind; the next run clears it first."""
+    folder = settings.dlt_pipelines_dir() / "_work" / pipeline.pipeline_name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_pipeline(pipeline: dlt.Pipeline, source: Any, target: str) -> str | None:
