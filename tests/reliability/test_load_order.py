@@ -93,6 +93,11 @@ def test_the_same_file_landed_by_two_ingests_at_once_counts_once(warehouse, tmp_
     assert _units_by_sku(warehouse) == {"K1": 3, "K2": 4}
     staged = query(warehouse, "select count(*) from staging.stg_marketplace__sales_rows")
     assert staged == [(2,)]
+    listed = query(
+        warehouse,
+        "select status, count(*) from marts.marketplace_file_deliveries group by 1 order by 1",
+    )
+    assert listed == [("loaded", 1), ("skipped", 1)]  # one delivery, landed twice
     _incremental_equals_full_refresh(warehouse)
 
 
