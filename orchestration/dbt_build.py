@@ -81,7 +81,7 @@ def dbt_build(
     with _environment(settings.dbt_environment(target)):
         runner = dbtRunner(callbacks=[_on_event(progress)])
         result = runner.invoke(args + (extra_args or []))
-    report = _report(result)
+    report = _report(result, settings.DBT_PROJECT_DIR / "target" / folder)
     if progress is not None:
         nodes = sum(report.counts.values())
         progress.finish(nodes, nodes)
@@ -109,7 +109,7 @@ def _on_event(progress: ProgressLine | None) -> Callable:
     return on_event
 
 
-def _report(result) -> BuildReport:
+def _report(result, target_path: Path | None = None) -> BuildReport:
     report = BuildReport(success=bool(result.success))
     for node_result in getattr(result.result, "results", None) or []:
         kind = str(node_result.node.resource_type)
@@ -118,10 +118,27 @@ def _report(result) -> BuildReport:
             kind = f"{kind} {status}"  # not built; listed below if it failed
         report.counts[(kind, status)] += 1
         if status in {"error", "fail"}:
-            report.failures.append(f"{kind} {node_result.node.name}: {status}")
+            report.failures.append(_failure(kind, status, node_result, target_path))
     if result.exception is not None:
-        report.failures.append(f"dbt could not run: {result.exception}")
+        report.failures.append(f"dbt could not run: {_first_line(result.exception)}")
     return report
+
+
+def _failure(kind: str, status: str, node_result, target_path: Path | None) -> str:
+    """What failed and where to look: a failing test's row count and the query that
+    lists those rows; a model's error in one line."""
+    node = node_result.node
+    if status == "fail":
+        rows = node_result.failures or 0
+        compiled = getattr(node, "compiled_path", None)
+        where = f"; its query lists them: {target_path / compiled}" if compiled else ""
+        return f"{kind} {node.name}: {rows:,} row(s) break it{where}"
+    return f"{kind} {node.name}: {_first_line(node_result.message)}"
+
+
+def _first_line(message: object) -> str:
+    lines = [line.strip() for line in str(message or "error").splitlines() if line.strip()]
+    return lines[0] if lines else "error"
 
 
 @contextmanager

@@ -99,3 +99,29 @@ def test_init_creates_the_database_and_doctor_finds_it_ready(tmp_path, monkeypat
         with admin.cursor() as cursor:
             cursor.execute(f'drop database if exists "{name}" with (force)')
         admin.close()
+
+
+def test_a_failing_data_test_says_how_many_rows_and_where_its_query_is(duckdb_warehouse, tmp_path):
+    from pathlib import Path
+
+    from conftest import execute
+
+    from ingest.pipeline import ingest_marketplace_files
+    from orchestration.dbt_build import dbt_build
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    header = "report_date,seller_id,sku_id,units_sold,gmv"
+    (inbox / "GDN_SG_day.csv").write_text(f"{header}\n2026-11-01,S1,K1,3,30\n")
+    ingest_marketplace_files(str(inbox), "duckdb", quiet=True)
+    assert dbt_build("duckdb", quiet=True).success
+    # a duplicated key, as a broken hand edit would leave it (incremental runs keep it)
+    execute("duckdb", "insert into marts.sku_sales select * from marts.sku_sales")
+
+    build = dbt_build("duckdb", ["--select", "sku_sales"], quiet=True)
+
+    assert not build.success
+    failure = next(line for line in build.failures if "unique_combination" in line)
+    assert "1 row(s) break it" in failure
+    query_file = Path(failure.split("its query lists them: ")[1])
+    assert query_file.is_file() and "sku_sales" in query_file.read_text()
