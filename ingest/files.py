@@ -292,14 +292,17 @@ class IngestedFiles:
 
     deliveries: set[tuple] = field(default_factory=set)
     hash_by_identity: dict[tuple, str] = field(default_factory=dict)
+    # files rejected before and still there (a killed run did not move them, or a
+    # link that is refused in place): rejected again, but listed only once
+    rejected_identities: set[tuple] = field(default_factory=set)
     scope_of: Callable[[str], tuple] = lambda file_name: ()
     rehash: bool = False
 
     def known_hash(self, item: FileItemDict) -> str | None:
-        identity = file_identity(
-            item["file_url"], item.get("size_in_bytes"), item.get("modification_date")
-        )
-        return self.hash_by_identity.get(identity)
+        return self.hash_by_identity.get(_identity_of(item))
+
+    def rejected_before(self, item: FileItemDict) -> bool:
+        return _identity_of(item) in self.rejected_identities
 
     def has(self, file_name: str, file_hash: str | None) -> bool:
         return file_hash is not None and self._key(file_name, file_hash) in self.deliveries
@@ -309,6 +312,10 @@ class IngestedFiles:
 
     def _key(self, file_name: str, file_hash: str) -> tuple:
         return (*self.scope_of(file_name), file_hash)
+
+
+def _identity_of(item: FileItemDict) -> tuple:
+    return file_identity(item["file_url"], item.get("size_in_bytes"), item.get("modification_date"))
 
 
 def file_identity(url: str, size: int | None, modified: dt.datetime | None) -> tuple:
@@ -369,6 +376,7 @@ def _read_one(
     delivery = Delivery(item, file_hash=None if ingested.rehash else known_hash)
     if item.get(REFUSAL):
         delivery.status, delivery.reason, delivery.movable = REJECTED, item[REFUSAL], False
+        delivery.unchanged = ingested.rejected_before(item)
         return delivery
     if ingested.has(delivery.file_name, delivery.file_hash):
         return _unchanged(delivery)
@@ -389,6 +397,7 @@ def _read_one(
         delivery.reason = str(rejection)
         delivery.labels = rejection.labels
         delivery.staged = None
+    delivery.unchanged = delivery.status == REJECTED and ingested.rejected_before(item)
     return delivery
 
 

@@ -290,13 +290,18 @@ def ingested_files(pipeline: dlt.Pipeline, source: FileSource, rehash: bool) -> 
                 "manifest.size_bytes, manifest.modified_at, manifest.file_hash, "
                 f"manifest.status from {table} as manifest inner join {loads} as loads "
                 "on manifest._dlt_load_id = loads.load_id "
-                "where loads.status = 0 and manifest.file_hash is not null "
-                f"and manifest.status in ('{LOADED}', '{SKIPPED}')"
+                "where loads.status = 0 and (manifest.file_hash is not null "
+                f"and manifest.status in ('{LOADED}', '{SKIPPED}') "
+                f"or manifest.status = '{REJECTED}')"
             )
     except DatabaseUndefinedRelation:
         return ingested
     for file_name, url, size, modified_at, file_hash, status in rows or []:
-        ingested.hash_by_identity[file_identity(url, size, modified_at)] = file_hash
+        identity = file_identity(url, size, modified_at)
+        if status == REJECTED:
+            ingested.rejected_identities.add(identity)
+            continue
+        ingested.hash_by_identity[identity] = file_hash
         if status == LOADED:
             ingested.add(file_name, file_hash)
     return ingested

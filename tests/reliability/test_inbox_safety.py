@@ -67,8 +67,10 @@ def test_links_are_refused_never_followed_moved_or_loaded(duckdb_warehouse, tmp_
     assert not (inbox / "_quarantine").exists()
     assert query("duckdb", "select sku_id from raw.marketplace_sales_rows") == [("K1",)]
 
+    listed = query("duckdb", "select count(*) from raw.marketplace_files")
     again = ingest_marketplace_files(str(inbox), "duckdb", quiet=True)  # no crash, no load
-    assert (again.files_loaded, len(again.rejected)) == (0, 4)
+    assert (again.files_loaded, len(again.rejected)) == (0, 4)  # reported again...
+    assert query("duckdb", "select count(*) from raw.marketplace_files") == listed  # ...listed once
 
 
 def test_a_pipe_in_the_inbox_is_refused_without_blocking(duckdb_warehouse, tmp_path):
