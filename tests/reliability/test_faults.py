@@ -209,6 +209,11 @@ def test_a_build_killed_mid_dag_never_counts_a_batch_twice(clean, small_input, t
 # --------------------------------------------------------------------------- 3. connections cut
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: when the server ends the COPY connections, dlt's traceback reaches "
+    "stderr next to the `error: unexpected failure` line (not one short line)",
+)
 @pytest.mark.parametrize("rows", [300_000])
 def test_postgres_connections_terminated_mid_copy(rows, small_input, tmp_path):
     """The server ends every connection of the ingest while its COPYs run: the run fails
@@ -242,9 +247,6 @@ def test_postgres_connections_terminated_mid_copy(rows, small_input, tmp_path):
             time.sleep(0.05)
         _, stderr = run.communicate(timeout=300)
         assert run.returncode not in (EXIT_OK, EXIT_KILLED), stderr
-        assert "Traceback" not in stderr
-        errors = error_lines(stderr)
-        assert len(errors) == 1 and len(errors[0]) < 200, stderr
 
         recovered = wh.cli()
         assert recovered.returncode == EXIT_OK, recovered.stderr
@@ -253,6 +255,10 @@ def test_postgres_connections_terminated_mid_copy(rows, small_input, tmp_path):
         )
         assert landed == [(rows, rows)]
         assert_same(wh.snapshot(), clean_snapshot)
+        # last, so that the recovery above is checked whatever the message looks like
+        assert "Traceback" not in stderr
+        errors = error_lines(stderr)
+        assert len(errors) == 1 and len(errors[0]) < 200, stderr
 
 
 # --------------------------------------------------------------------------- 4. two runs at once
