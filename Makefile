@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 SCALE ?= full
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: $(STAMP)  ## sample files -> dlt -> DuckDB raw -> dbt build -> summary
 
 test: $(STAMP) lint  ## lint, then the whole test suite (PostgreSQL tests skip if no server)
 	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## inner loop: everything but the fault suite (tests/reliability), no lint
+	$(BIN)/pytest -m "not reliability"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

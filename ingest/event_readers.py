@@ -272,7 +272,9 @@ def _damaged_stream_batch(lines_read: int, error: Exception, lineage) -> pa.Reco
     parsed = {name: pa.nulls(1, pa.string()) for name in ENVELOPE_FIELDS}
     parsed[PARSE_ERROR_FIELD] = pa.array([f"{reason}; re-deliver the file"], pa.string())
     parsed["_present"] = pa.array([True])
-    return _raw_batch(pa.array([""], pa.string()), parsed, lines_read + 1, lineage)
+    # no payload: nothing of that line was delivered (an empty string would not
+    # survive PostgreSQL's csv COPY as one anyway)
+    return _raw_batch(pa.nulls(1, pa.string()), parsed, lines_read + 1, lineage)
 
 
 def _exact_batch(raw_lines: list[bytes | str], first_line: int, lineage) -> pa.RecordBatch:

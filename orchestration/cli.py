@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return generate_events(argv[1:], prog="warehouse generate-events")
     args = _parser().parse_args(argv)
     debug = args.debug or os.environ.get("WAREHOUSE_DEBUG") == "1"
+    if not debug:  # dlt logs a failed job's traceback; the error line below says it all
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
     try:
         return _run_command(args)
     except KeyboardInterrupt:

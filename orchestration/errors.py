@@ -111,7 +111,26 @@ def _bucket_credentials(kind: str, text: str) -> UserError | None:
     return None
 
 
-_RECOGNISERS = (_postgres_connection, _duckdb_file_in_use, _bucket_credentials)
+def _postgres_connection_lost(kind: str, text: str) -> UserError | None:
+    lost = (
+        "terminating connection due to administrator command",
+        "server closed the connection unexpectedly",
+        "connection already closed",
+    )
+    if not any(sign in text for sign in lost):
+        return None
+    return UserError(
+        "the connection to PostgreSQL was lost during the run (nothing half-done is visible)",
+        "run the same command again: it finishes the interrupted load first",
+    )
+
+
+_RECOGNISERS = (
+    _postgres_connection,
+    _postgres_connection_lost,
+    _duckdb_file_in_use,
+    _bucket_credentials,
+)
 
 
 def _between(text: str, start: str, end: str) -> str | None:

@@ -14,6 +14,8 @@ from ingest.pipeline import ingest_marketplace_files
 from orchestration.cli import main
 from orchestration.errors import EXIT_OK, EXIT_REJECTED_INPUT
 
+pytestmark = pytest.mark.reliability
+
 HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
 GOOD = "GDN_SG_2026-11-01.csv"
 HOSTILE_NAMES = [

@@ -5,8 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ingest import settings
 from orchestration.cli import main
+
+pytestmark = pytest.mark.reliability
 
 HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
 

@@ -20,6 +20,8 @@ from ingest.pipeline import (
 )
 from orchestration.dbt_build import dbt_build
 
+pytestmark = pytest.mark.reliability
+
 HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
 SKU_SALES = "marts.sku_sales"
 SKU_SALES_KEY = "marketplace_code, country_code, report_date, seller_id, sku_id"

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from conftest import query
 
 from ingest.pipeline import ingest_marketplace_files
 from orchestration.dbt_build import dbt_build
+
+pytestmark = pytest.mark.reliability
 
 HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
 BYTES = f"{HEADER}\n2026-11-01,S1,K1,3,30\n2026-11-01,S1,K2,abc,1\n"
