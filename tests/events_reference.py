@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+from fx_reference import units_per_usd
 
 REQUIRED_ENVELOPE = ("event_id", "event_type", "occurred_at", "customer_id", "session_id")
 NEEDS = {
@@ -428,16 +429,23 @@ class EventsExpected:
                 )
             ],
         )
+        placed = placed.assign(paid_usd=[_usd(row) for row in placed.to_dict("records")])
         order_days = placed.groupby(["metric_date", "country_code"]).agg(
             orders_placed=("order_id", "size"),
             orders_paid=("paid", "sum"),
             revenue=("paid_amount", lambda amounts: sum(amounts, Decimal(0))),
+            # one paid order without a rate makes the day's USD unknown: no partial sum
+            revenue_usd=("paid_usd", lambda usd: usd.sum(skipna=False)),
         )
         metrics = cart_days.join(order_days, how="outer")
         for column in ("carts_created", "carts_converted", "orders_placed", "orders_paid"):
             metrics[column] = metrics[column].fillna(0).astype(int)
         metrics["revenue"] = [
             Decimal(0) if pd.isna(value) else value for value in metrics["revenue"]
+        ]
+        metrics["revenue_usd"] = [
+            0.0 if not paid else None if pd.isna(usd) else usd
+            for paid, usd in zip(metrics["orders_paid"], metrics["revenue_usd"], strict=True)
         ]
         metrics["cart_conversion_rate"] = [
             converted / created if created else None
@@ -467,3 +475,12 @@ class EventsExpected:
             & events["occurred_at"].dt.date.isin(set(earlier["occurred_at"].dt.date))
         )
         return events[late].reset_index(drop=True)
+
+
+def _usd(order: dict) -> float:
+    """A paid order's total in USD with the rate of its currency on its day: 0 when
+    not paid, NaN when there is no rate."""
+    if order["order_status"] != "paid" or order["total_amount"] is None:
+        return 0.0
+    rate = units_per_usd(order["currency_code"], order["placed_at"].date())
+    return float(order["total_amount"]) / rate if rate else float("nan")

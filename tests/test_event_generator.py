@@ -291,4 +291,4 @@ def test_config_is_validated() -> None:
         EventConfig(countries=("DE",))
     with pytest.raises(ValueError, match="timezone"):
         EventConfig(start=datetime(2026, 11, 1))
-    assert EventConfig().start == datetime(2026, 11, 1, tzinfo=UTC)
+    assert EventConfig().start == datetime(2026, 10, 1, tzinfo=UTC)

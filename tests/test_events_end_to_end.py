@@ -215,7 +215,7 @@ class Built:
 
 METRIC_COLUMNS = [
     "metric_date", "country_code", "carts_created", "carts_converted", "cart_conversion_rate",
-    "orders_placed", "orders_paid", "payment_completion_rate", "revenue",
+    "orders_placed", "orders_paid", "payment_completion_rate", "revenue", "revenue_usd",
 ]  # fmt: skip
 
 
@@ -374,7 +374,12 @@ FACTS = {
     "shop_daily_metrics": (
         ["metric_date", "country_code"],
         METRIC_COLUMNS[2:],
-        {"cart_conversion_rate": RATE, "payment_completion_rate": RATE, "revenue": 0.01},
+        {
+            "cart_conversion_rate": RATE,
+            "payment_completion_rate": RATE,
+            "revenue": 0.01,
+            "revenue_usd": 0.01,
+        },
         EventsExpected.daily_metrics,
     ),
 }
@@ -610,3 +615,20 @@ def test_a_line_with_nan_or_infinity_is_rejected_without_blocking_the_others(war
     assert set(rejected) == set(expected.rejected)
     events = _select(warehouse, "intermediate.int_shop_events_deduplicated", ["event_id"])
     assert {e for (e,) in events} == set(expected.events()["event_id"]) == {"nan-1", "nan-4"}
+
+
+def test_days_whose_paid_orders_have_no_rate_have_null_usd_and_are_listed(built):
+    metrics = built.expected.daily_metrics()
+    missing = metrics[metrics["revenue_usd"].isna()]
+    assert len(missing) > 0  # VND: the ECB does not publish it and no override is set
+    expected = missing.groupby("metric_date").agg(
+        rows=("country_code", "size"), amount=("revenue", lambda v: sum(v, Decimal(0)))
+    )
+    listed = _select(
+        built.target,
+        "marts.fx_missing_rates where affected_model = 'shop_daily_metrics'",
+        ["rate_date", "affected_rows", "affected_amount"],
+    )
+    assert {_normal(d): (n, Decimal(a)) for d, n, a in listed} == {
+        _normal(day): (row["rows"], row["amount"]) for day, row in expected.iterrows()
+    }

@@ -11,6 +11,7 @@ marts are computed here from the input, independently of the SQL.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import WAREHOUSES, query
+from fx_reference import units_per_usd
 
 from ingest.pipeline import ingest_event_files, ingest_marketplace_files
 from orchestration.dbt_build import dbt_build
@@ -207,12 +209,6 @@ def built(request, tmp_path_factory):
         yield request.param
 
 
-def _rates() -> dict[tuple[str, str], Decimal]:
-    with (SEEDS / "fx_rates.csv").open() as handle:
-        return {(r["currency_code"], r["rate_month"]): Decimal(r["units_per_usd"])
-                for r in csv.DictReader(handle)}  # fmt: skip
-
-
 def test_every_hostile_marketplace_row_is_rejected_with_its_reason(built):
     rows = query(
         built,
@@ -225,13 +221,13 @@ def test_every_hostile_marketplace_row_is_rejected_with_its_reason(built):
 
 
 def test_good_marketplace_rows_add_up_in_sku_sales(built):
-    rates = _rates()
     totals: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
     for record, reason in SALES_ROWS:
         if reason is None:
             key = (record["report_date"], record["seller_id"], record["sku_id"])
             gmv = Decimal(record["gmv"])
-            rate = rates[(record.get("currency") or "SGD", record["report_date"][:8] + "01")]
+            day = dt.date.fromisoformat(record["report_date"])
+            rate = Decimal(units_per_usd(record.get("currency") or "SGD", day))
             totals[key][0] += int(record["units_sold"])
             totals[key][1] += gmv
             totals[key][2] += gmv / rate
@@ -244,7 +240,10 @@ def test_good_marketplace_rows_add_up_in_sku_sales(built):
     for date, seller, sku, units, gmv, gmv_usd in rows:
         expected_units, expected_gmv, expected_usd = totals[(date, seller, sku)]
         assert (units, Decimal(gmv)) == (expected_units, expected_gmv), sku
-        assert Decimal(gmv_usd) == pytest.approx(expected_usd, abs=Decimal("0.0001")), sku
+        # the cross rate is a quotient: exact to 1e-12 of the amount, even near 1e12
+        assert Decimal(gmv_usd) == pytest.approx(
+            expected_usd, rel=Decimal("1e-12"), abs=Decimal("0.0001")
+        ), sku
     (units, gmv), *_ = query(built, "select sum(units_sold), sum(gmv) from marts.sku_sales")
     assert int(units) == sum(t[0] for t in totals.values())
     assert Decimal(gmv) == sum(t[1] for t in totals.values())

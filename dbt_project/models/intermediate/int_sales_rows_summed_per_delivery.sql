@@ -21,10 +21,7 @@ summed as (
         max(effective_currency_code) as currency_code,
         sum(units_sold) as units_sold,
         sum(gmv) as gmv,
-        -- null as soon as one row lacks a rate: a partial sum would mislead
-        case
-            when count(gmv_usd) = count(*) then sum(gmv_usd)
-        end as gmv_usd,
+        {{ sum_usd('gmv_usd', 'gmv') }} as gmv_usd,
         sum(orders) as orders,
         sum(page_views) as page_views,
         sum(discount) as discount,

@@ -1,5 +1,6 @@
 -- Every delivered row with its delivery's marketplace, country and load, the
--- currency it is in, gmv in USD (the month's rate in fx_rates), and why it is
+-- currency it is in, gmv in USD (macro to_usd with the day's rate in
+-- int_fx_rates_daily; null without one), and why it is
 -- rejected (null when it is accepted). Numbers and days must also lie in the
 -- accepted ranges (vars accepted_ranges, checked by accepted_range_check),
 -- each row's and, for the figures the contract adds up, each delivery key's
@@ -13,10 +14,14 @@ countries as (
 ),
 
 fx_rates as (
-    select * from {{ ref('fx_rates') }}
+    select * from {{ ref('int_fx_rates_daily') }}
 ),
 
+-- a currency is known when a country uses it or some day has a rate for it;
+-- a known currency without a rate that day is not rejected: its USD is null
 known_currencies as (
+    select currency_code from countries
+    union
     select distinct currency_code from fx_rates
 ),
 
@@ -39,7 +44,7 @@ converted as (
         -- gmv in range; cast below only when in range, so it cannot overflow
         case
             when abs(delivered.gmv) < {{ accepted_range_bounds('money').max_abs }}
-                then delivered.gmv / nullif(fx_rates.units_per_usd, 0)
+                then {{ to_usd('delivered.gmv', 'fx_rates.units_per_usd') }}
         end as gmv_usd_unbounded
     from delivered
     left join known_currencies
@@ -47,9 +52,7 @@ converted as (
     left join fx_rates
         on
             delivered.effective_currency_code = fx_rates.currency_code
-            and cast(
-                {{ dbt.date_trunc('month', 'delivered.report_date') }} as date
-            ) = fx_rates.rate_month
+            and delivered.report_date = fx_rates.rate_date
 ),
 
 row_checked as (

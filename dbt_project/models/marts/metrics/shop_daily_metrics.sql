@@ -1,7 +1,8 @@
 -- Web-shop funnel per UTC day and shop country: carts created and converted
 -- (cohort of the day's new carts), orders placed and paid (cohort of the
 -- day's orders), the two rates and paid revenue. Rates use safe_ratio, the
--- one definition every report shares.
+-- one definition every report shares; USD uses to_usd with the order day's
+-- rate and is null when a paid order of the day has none (sum_usd).
 with carts as (
     select * from {{ ref('dim_cart') }}
 ),
@@ -12,7 +13,7 @@ orders as (
 ),
 
 fx_rates as (
-    select * from {{ ref('fx_rates') }}
+    select * from {{ ref('int_fx_rates_daily') }}
 ),
 
 cart_days as (
@@ -36,18 +37,16 @@ order_days as (
         sum(case when orders.order_status = 'paid' then orders.total_amount end)
             as revenue,
         max(orders.currency_code) as currency_code,
-        sum(
-            case
-                when orders.order_status = 'paid'
-                    then orders.total_amount / fx_rates.units_per_usd
-            end
-        ) as revenue_usd
+        {{ sum_usd(
+            'case when orders.order_status = \'paid\' then '
+                ~ to_usd('orders.total_amount', 'fx_rates.units_per_usd') ~ ' end',
+            'case when orders.order_status = \'paid\' then orders.total_amount end'
+        ) }} as revenue_usd
     from orders
     left join fx_rates
         on
             orders.currency_code = fx_rates.currency_code
-            and cast({{ dbt.date_trunc('month', 'orders.placed_date') }} as date)
-            = fx_rates.rate_month
+            and orders.placed_date = fx_rates.rate_date
     group by orders.placed_date, coalesce(orders.country_code, 'unknown')
 ),
 
@@ -72,7 +71,13 @@ final as (
         ) as payment_completion_rate,
         cast(coalesce(order_days.revenue, 0) as decimal(18, 4)) as revenue,
         cast(order_days.currency_code as {{ text_type() }}) as currency_code,
-        cast(coalesce(order_days.revenue_usd, 0) as decimal(18, 4)) as revenue_usd
+        -- no paid order is 0 USD; a paid order without a rate makes it null
+        cast(
+            case
+                when coalesce(order_days.orders_paid, 0) = 0 then 0
+                else order_days.revenue_usd
+            end as decimal(18, 4)
+        ) as revenue_usd
     from cart_days
     full outer join order_days
         on
