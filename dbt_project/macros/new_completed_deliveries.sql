@@ -1,5 +1,5 @@
 {#- Deliveries of an ingest manifest that dlt landed completely and that the
-    staging table does not hold yet: the files whose rows it types next. "Not
+    landed model does not hold yet: the files whose rows it stores next. "Not
     held yet" is a set difference by delivery (see first_landing_per_file),
     not a load-id watermark, so a load that completes after a later one (or a
     file landed twice by two ingests at once) is staged exactly once. -#}

@@ -1,4 +1,4 @@
-{#- The staged_at of rows a staging table types in this build: the build's
+{#- The staged_at of rows a landed model takes in this build: the build's
     start time, kept strictly after every batch already staged (even if the
     clock steps back), so a batch never sorts before one that downstream
     models have already read (see staged_since_last_build). -#}

@@ -27,8 +27,8 @@ EXIT_KILLED = -signal.SIGKILL
 # was seen; every load id is checked to be a completed load instead
 LOAD_COLUMNS = ("last_load_id", "load_id", "source_load_id", "seen_at")
 STAGING_KEYS = {
-    "staging.stg_marketplace__sales_rows": "file_hash, source_row_number",
-    "staging.stg_web_shop__events": "file_hash, source_line_number",
+    "intermediate.int_sales_rows_landed": "file_hash, source_row_number",
+    "intermediate.int_shop_events_landed": "file_hash, source_line_number",
 }
 RAW_PER_FILE = {
     "raw.marketplace_sales_rows": "_source_file_name, _source_file_hash",

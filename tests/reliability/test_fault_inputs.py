@@ -291,7 +291,8 @@ def test_every_bad_input_at_once(target, tmp_path):
         # the good events: the reference names the surviving lines' file without .gz
         rows_by_file = dict(
             wh.query(
-                "select file_name, count(*) from staging.stg_web_shop__events group by file_name"
+                "select file_name, count(*) from intermediate.int_shop_events_landed "
+                "group by file_name"
             )
         )
         assert rows_by_file["events_truncated.jsonl.gz"] == len(survived) + 1

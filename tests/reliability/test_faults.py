@@ -49,7 +49,7 @@ INGEST_FAULTS = (
 # two kill points per engine, the four across both (each build costs ~25 s of CI):
 # one early in the DAG (staging or dedup stamped, nothing downstream) and one late
 DBT_FAULTS = {
-    "duckdb": ("dbt:after:stg_web_shop__events", "dbt:after:fact_sales"),
+    "duckdb": ("dbt:after:int_shop_events_landed", "dbt:after:fact_sales"),
     "postgres": ("dbt:after:int_shop_events_deduplicated", "dbt:after:sku_sales"),
 }
 
@@ -155,7 +155,7 @@ def test_the_clean_run_reconciles_with_the_reference_models(clean, small_input, 
     minutes = clean.snapshot["marts.attention_article_minute"]
     assert sum(row[2] for row in minutes) == views  # details_view_count, each view once
     assert len(clean.snapshot["marts.fact_sales"]) == len(events.sales())
-    assert clean.snapshot["staging.stg_web_shop__events"] == len(events.deliveries())
+    assert clean.snapshot["intermediate.int_shop_events_landed"] == len(events.deliveries())
 
 
 # --------------------------------------------------------------------------- 1. ingest killed

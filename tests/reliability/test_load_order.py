@@ -93,7 +93,7 @@ def test_the_same_file_landed_by_two_ingests_at_once_counts_once(warehouse, tmp_
     _build(warehouse)
 
     assert _units_by_sku(warehouse) == {"K1": 3, "K2": 4}
-    staged = query(warehouse, "select count(*) from staging.stg_marketplace__sales_rows")
+    staged = query(warehouse, "select count(*) from intermediate.int_sales_rows_landed")
     assert staged == [(2,)]
     listed = query(
         warehouse,

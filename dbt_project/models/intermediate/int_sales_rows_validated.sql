@@ -6,7 +6,7 @@
 -- each row's and, for the figures the contract adds up, each delivery key's
 -- total: no accepted row can overflow a mart's column.
 with sales_rows as (
-    select * from {{ ref('stg_marketplace__sales_rows') }}
+    select * from {{ ref('int_sales_rows_landed') }}
 ),
 
 countries as (

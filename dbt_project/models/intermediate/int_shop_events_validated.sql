@@ -7,7 +7,7 @@
 -- quantity that is there must be a number.
 {%- set without = "event_type || ' without " %}
 with delivered as (
-    select * from {{ ref('stg_web_shop__events') }}
+    select * from {{ ref('int_shop_events_landed') }}
 ),
 
 -- The delivered text of a number staging left null: read again from the

@@ -1,61 +1,15 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        post_hook=["{{ create_index(['file_hash']) }}"],
-    )
-}}
-
--- Delivered rows of completed loads with their delivery's marketplace,
--- country and load, trimmed and typed, and stamped with when this build
--- staged them (staged_at: the watermark downstream models read). A value
--- that does not fit its type is null in the typed column and kept as text in
--- the *_text column, so the validation downstream can say what was wrong. An
--- incremental table, unlike a plain staging view: each row is typed once,
--- when its file is new (not yet staged: a set difference by file hash).
+-- Delivered rows as landed, renamed, trimmed and typed. A value that does not
+-- fit its type is null in the typed column and kept as text in the *_text
+-- column, so the validation downstream can say what was wrong. A view over
+-- every landed row, retried copies and loads dlt never completed included:
+-- int_sales_rows_landed picks the rows of new completed deliveries and stores
+-- them, so each row is typed once (the join's filter reaches the raw scan).
 with source as (
     select * from {{ source('marketplace', 'marketplace_sales_rows') }}
 ),
 
-files as (
-    select * from {{ ref('stg_marketplace__files') }}
-),
-
-completed_loads as (
-    select * from {{ ref('stg_dlt__loads') }}
-),
-
--- a delivery is its bytes for one marketplace and country
-new_files as (
-    {{ new_completed_deliveries(
-        'files',
-        'completed_loads',
-        ['file_modified_at'],
-        delivery_key=['file_hash', 'marketplace_code', 'country_code']
-    ) }}
-),
-
-delivered as (
-    select
-        source.*,
-        new_files.load_id,
-        new_files.marketplace_code,
-        new_files.country_code,
-        new_files.file_modified_at
-    from source
-    inner join new_files
-        on
-            source._source_file_hash = new_files.file_hash
-            and source._source_file_name = new_files.file_name
-),
-
 trimmed as (
     select
-        load_id,
-        marketplace_code,
-        country_code,
-        file_modified_at,
         _source_file_hash as file_hash,
         _source_file_name as file_name,
         _source_row_number as source_row_number,
@@ -83,23 +37,12 @@ trimmed as (
         upper({{ clean_text('currency') }}) as currency_code,
         {{ clean_text('orders') }} as orders_text,
         {{ clean_text('page_views') }} as page_views_text,
-        {{ clean_text('discount') }} as discount_text,
-        -- a retried load must not double a row: the delivered file and the
-        -- row number are its identity
-        row_number() over (
-            partition by _source_file_hash, _source_file_name, _source_row_number
-            order by _source_row_number
-        ) as copy_number
-    from delivered
+        {{ clean_text('discount') }} as discount_text
+    from source
 ),
 
 typed as (
     select
-        load_id,
-        {{ staging_batch_time() }} as staged_at,
-        marketplace_code,
-        country_code,
-        file_modified_at,
         file_hash,
         file_name,
         source_row_number,
@@ -130,7 +73,6 @@ typed as (
         page_views_text,
         discount_text
     from trimmed
-    where copy_number = 1
 )
 
 select * from typed

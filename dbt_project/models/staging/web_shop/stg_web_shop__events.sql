@@ -1,39 +1,10 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        post_hook=["{{ create_index(['file_hash']) }}"],
-    )
-}}
-
--- Delivered events (duplicates included) with the envelope typed, occurred_at
--- in UTC, and each event type's fields read from the payload. Incremental
--- and a table, unlike other staging models: payloads are parsed once, when
--- their load is new, not on every read. Only loads dlt completed are read;
--- staged_at (when this build staged them) is the watermark downstream reads.
+-- Delivered events as landed (duplicates included), the envelope trimmed and
+-- typed, occurred_at in UTC, and each event type's fields read from the
+-- payload. A view over every landed line, loads dlt never completed
+-- included: int_shop_events_landed picks the lines of new completed
+-- deliveries and stores them, so each payload is parsed once.
 with source as (
     select * from {{ source('web_shop', 'shop_events') }}
-),
-
-files as (
-    select * from {{ ref('stg_web_shop__event_files') }}
-),
-
-completed_loads as (
-    select * from {{ ref('stg_dlt__loads') }}
-),
-
-new_files as (
-    {{ new_completed_deliveries('files', 'completed_loads') }}
-),
-
-delivered as (
-    select
-        source.*,
-        new_files.load_id
-    from source
-    inner join new_files on source._source_file_hash = new_files.file_hash
 ),
 
 parsed as (
@@ -42,7 +13,7 @@ parsed as (
         case
             when _parse_error is null then {{ parse_json('payload') }}
         end as json_document
-    from delivered
+    from source
 ),
 
 typed as (
@@ -50,8 +21,6 @@ typed as (
         _source_file_hash as file_hash,
         _source_file_name as file_name,
         _source_line_number as source_line_number,
-        load_id,
-        {{ staging_batch_time() }} as staged_at,
         _parse_error as parse_error,
         payload,
         {{ clean_text('event_id') }} as event_id,
