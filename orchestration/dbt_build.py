@@ -56,37 +56,55 @@ def dbt_build(
 
     ensure_raw_tables(target)  # sources that never loaded still get (empty) raw tables
 
-    folder = f"{target}-{settings.warehouse_identity(target)}"
-    log_path = settings.dbt_log_dir() / folder
-    args = [
-        "build",
-        "--project-dir",
-        str(settings.DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(settings.DBT_PROJECT_DIR),
-        "--target",
-        target,
-        # one target folder per warehouse: concurrent builds of different
-        # warehouses (tests, a scheduler) never overwrite each other's artifacts
-        "--target-path",
-        str(settings.DBT_PROJECT_DIR / "target" / folder),
-        "--log-path",
-        str(log_path),
-    ]
-    if not verbose:  # the file log keeps everything
-        args += ["--log-level", "none", "--log-level-file", "debug"]
+    args = dbt_args(["build"], target, verbose)
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
     progress = None if (quiet or verbose) else ProgressLine("dbt build nodes")
     with _environment(settings.dbt_environment(target)):
         runner = dbtRunner(callbacks=[_on_event(progress)])
         result = runner.invoke(args + (extra_args or []))
-    report = _report(result, settings.DBT_PROJECT_DIR / "target" / folder)
+    report = _report(result, target_path(target))
     if progress is not None:
         nodes = sum(report.counts.values())
         progress.finish(nodes, nodes)
-    report.log_path = log_path / "dbt.log"
+    report.log_path = _log_path(target) / "dbt.log"
     return report
+
+
+def target_path(target: str) -> Path:
+    """dbt's artifacts (manifest.json, ...) of this warehouse: one target folder per
+    warehouse, so concurrent builds of different warehouses (tests, a scheduler)
+    never overwrite each other's artifacts."""
+    return settings.DBT_PROJECT_DIR / "target" / _folder(target)
+
+
+def _folder(target: str) -> str:
+    return f"{target}-{settings.warehouse_identity(target)}"
+
+
+def _log_path(target: str) -> Path:
+    return settings.dbt_log_dir() / _folder(target)
+
+
+def dbt_args(command: list[str], target: str, verbose: bool = False) -> list[str]:
+    """A dbt command line for this project and warehouse; dbt's log goes to its file
+    (and, with `verbose`, to the screen too)."""
+    args = [
+        *command,
+        "--project-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--target",
+        target,
+        "--target-path",
+        str(target_path(target)),
+        "--log-path",
+        str(_log_path(target)),
+    ]
+    if not verbose:  # the file log keeps everything
+        args += ["--log-level", "none", "--log-level-file", "debug"]
+    return args
 
 
 def _on_event(progress: ProgressLine | None) -> Callable:

@@ -5,6 +5,7 @@ Two ingest runs, as in production: the originals, then corrected re-deliveries
 pandas model of the contract computes from the same files.
 """
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import WAREHOUSES, execute, query
 from reference import Expected
 
 from ingest.pipeline import ingest_marketplace_files
-from orchestration.dbt_build import dbt_build
+from orchestration.dbt_build import dbt_build, target_path
 from samples.marketplace_files import write_redeliveries, write_sample_inbox
 
 
@@ -159,3 +160,53 @@ def test_incremental_catalog_equals_a_full_refresh_and_older_warehouses_upgrade(
     build = dbt_build(target, ["--full-refresh", "--select", *CATALOG], quiet=True)
     assert build.success, build.lines()
     assert {table: query(target, statement) for table, statement in CATALOG.items()} == incremental
+
+
+def _manifest(target: str) -> dict:
+    return json.loads((target_path(target) / "manifest.json").read_text())
+
+
+def _comments(target: str, schema: str, table: str) -> tuple[str | None, dict[str, str | None]]:
+    """The table's comment and its columns' comments, as a BI client reads them."""
+    if target == "postgres":
+        relation = f"'{schema}.{table}'::regclass"
+        (table_comment,) = query(target, f"select obj_description({relation}, 'pg_class')")[0]  # noqa: S608
+        columns = query(
+            target,
+            f"select attname, col_description(attrelid, attnum) from pg_attribute "  # noqa: S608
+            f"where attrelid = {relation} and attnum > 0 and not attisdropped",
+        )
+    else:
+        (table_comment,) = query(
+            target,
+            "select comment from duckdb_tables() where schema_name = "  # noqa: S608
+            f"'{schema}' and table_name = '{table}' union all select comment from "
+            f"duckdb_views() where schema_name = '{schema}' and view_name = '{table}'",
+        )[0]
+        columns = query(
+            target,
+            "select column_name, comment from duckdb_columns() "  # noqa: S608
+            f"where schema_name = '{schema}' and table_name = '{table}'",
+        )
+    return table_comment, dict(columns)
+
+
+@pytest.mark.parametrize(
+    ("node", "schema", "table"),
+    [
+        ("model.marketplace_warehouse.sku_sales", "marts", "sku_sales"),  # incremental, contract
+        ("model.marketplace_warehouse.dim_date", "marts", "dim_date"),  # table, contract
+        ("model.marketplace_warehouse.stg_dlt__loads", "staging", "stg_dlt__loads"),  # view
+        ("seed.marketplace_warehouse.countries", "reference", "countries"),
+        ("snapshot.marketplace_warehouse.sku_snapshot", "snapshots", "sku_snapshot"),
+    ],
+)
+def test_descriptions_are_the_comments_a_bi_client_sees(built_warehouse, node, schema, table):
+    target, _, _ = built_warehouse
+    documented = _manifest(target)["nodes"][node]
+    table_comment, column_comments = _comments(target, schema, table)
+    assert table_comment == documented["description"]
+    assert column_comments == {
+        name: column["description"] for name, column in documented["columns"].items()
+    }
+    assert all(column_comments.values())  # every column is described
