@@ -21,7 +21,7 @@ from ingest.pipeline import (
     make_pipeline,
 )
 
-from .dbt_build import BuildReport, dbt_build
+from .dbt_build import BuildReport, FreshnessReport, dbt_build, source_freshness
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
 
 
@@ -40,6 +40,8 @@ class RunSummary:
     ingests: list[tuple[str, IngestReport]] = field(default_factory=list)  # (what, report)
     build: BuildReport | None = None
     rejected_rows: list[RejectedRows] = field(default_factory=list)
+    # reported only: a stale source never changes the exit code
+    freshness: FreshnessReport | None = None
 
     @property
     def rejected_files(self) -> int:
@@ -67,6 +69,8 @@ class RunSummary:
                 f"  rejected {REJECTED_WHAT[rows.mart]} this run: {rows.this_run:,} "
                 f"({rows.in_warehouse:,} in all; each with its reason in marts.{rows.mart})"
             )
+        if self.freshness is not None:
+            lines += [f"  {line}" for line in self.freshness.lines()]
         lines.append(f"  warehouse: {settings.describe_warehouse(self.target)}")
         lines += [f"  next: {step}" for step in self.next_steps()]
         return lines
@@ -122,6 +126,7 @@ class RunSummary:
                 rows.mart: {"this_run": rows.this_run, "in_warehouse": rows.in_warehouse}
                 for rows in self.rejected_rows
             },
+            "source_freshness": None if self.freshness is None else self.freshness.as_dict(),
         }
 
 
@@ -155,6 +160,7 @@ def build(
     summary.build = dbt_build(target, quiet=quiet, unit_tests=unit_tests, verbose=verbose)
     if summary.build.success:
         summary.rejected_rows = count_rejected_rows(target, started)
+        summary.freshness = source_freshness(target)
 
 
 def count_rejected_rows(target: str, since: dt.datetime) -> list[RejectedRows]:

@@ -6,6 +6,7 @@ pandas model of the contract computes from the same files.
 """
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,9 @@ from conftest import WAREHOUSES, execute, query
 from reference import Expected
 
 from ingest.pipeline import ingest_marketplace_files
-from orchestration.dbt_build import dbt_build, target_path
+from orchestration.dbt_build import BuildReport, dbt_build, source_freshness, target_path
+from orchestration.errors import EXIT_OK
+from orchestration.jobs import RunSummary
 from samples.marketplace_files import write_redeliveries, write_sample_inbox
 
 
@@ -210,3 +213,38 @@ def test_descriptions_are_the_comments_a_bi_client_sees(built_warehouse, node, s
         name: column["description"] for name, column in documented["columns"].items()
     }
     assert all(column_comments.values())  # every column is described
+
+
+def test_a_stale_source_is_one_line_in_the_summary_and_keeps_the_exit_code(built_warehouse):
+    target, _, _ = built_warehouse
+    fresh = source_freshness(target)
+    assert fresh.problem is None
+    assert len(fresh.sources) == 5  # every source table is checked
+    assert fresh.lines() == []  # just ingested; the web-shop sources never loaded
+    never_loaded = {
+        s["source"] for s in fresh.as_dict()["sources"] if s["status"] == "never loaded"
+    }
+    assert never_loaded == {"web_shop.shop_event_files", "web_shop.shop_events"}
+
+    # as if the newest marketplace file had landed days ago: the same thresholds
+    # the other way round (warn at once, error after 100 h)
+    thresholds = {
+        "marketplace_freshness_warn_after_hours": 0,
+        "marketplace_freshness_error_after_hours": 100,
+    }
+    stale = source_freshness(target, ["--vars", json.dumps(thresholds)])
+    summary = RunSummary(target, build=BuildReport(success=True), freshness=stale)
+    lines = [line for line in summary.lines() if "stale source" in line]
+    assert [line.split(":")[0].strip() for line in lines] == [
+        "stale source dlt._dlt_loads",
+        "stale source marketplace.marketplace_files",
+        "stale source marketplace.marketplace_sales_rows",
+    ]
+    assert all(
+        re.search(r"newest landing [\d.]+ (min|h) ago \(warn: older than 0 h\)$", line)
+        for line in lines
+    )
+    assert summary.exit_code() == EXIT_OK
+    as_json = summary.as_dict()["source_freshness"]
+    assert [s["status"] for s in as_json["stale"]] == ["warn"] * 3
+    assert all(s["error_after_hours"] == 100 for s in as_json["stale"])
