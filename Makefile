@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 SCALE ?= full
+DOCS_PORT ?= 8080
 
-.PHONY: demo test test-fast lint format bench clean
+.PHONY: demo docs test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,12 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)  ## sample files -> dlt -> DuckDB raw -> dbt build -> summary
 	$(BIN)/warehouse demo
+
+data/demo.duckdb:
+	$(MAKE) demo
+
+docs: $(STAMP) data/demo.duckdb  ## dbt's documentation site of the demo warehouse on DOCS_PORT
+	WAREHOUSE_DUCKDB=data/demo.duckdb $(BIN)/warehouse docs --serve --port $(DOCS_PORT)
 
 test: $(STAMP) lint  ## lint, then the whole test suite (PostgreSQL tests skip if no server)
 	$(BIN)/pytest
