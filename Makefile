@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCALE ?= full
 DOCS_PORT ?= 8080
 
-.PHONY: demo docs test test-fast lint format bench clean
+.PHONY: demo docs test test-fast lint metadata format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ data/demo.duckdb:
 docs: $(STAMP) data/demo.duckdb  ## dbt's documentation site of the demo warehouse on DOCS_PORT
 	WAREHOUSE_DUCKDB=data/demo.duckdb $(BIN)/warehouse docs --serve --port $(DOCS_PORT)
 
-test: $(STAMP) lint  ## lint, then the whole test suite (PostgreSQL tests skip if no server)
+test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite (PostgreSQL tests skip if no server)
 	$(BIN)/pytest
 
 test-fast: $(STAMP)  ## inner loop: everything but the fault suite (tests/reliability), no lint
@@ -34,6 +34,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd dbt_project && WAREHOUSE_DUCKDB=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint models
+
+metadata: $(STAMP)  ## dbt-score (at least 9.0) and dbt-coverage (mart columns at least 95 % documented)
+	BIN=$(BIN) .ci/metadata
 
 format: $(STAMP)
 	$(BIN)/ruff format .
