@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 SCALE ?= full
+DOCS_PORT ?= 8080
 
-.PHONY: demo test test-fast lint format bench clean
+.PHONY: demo docs test test-fast lint metadata format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +18,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## sample files -> dlt -> DuckDB raw -> dbt build -> summary
 	$(BIN)/warehouse demo
 
-test: $(STAMP) lint  ## lint, then the whole test suite (PostgreSQL tests skip if no server)
+data/demo.duckdb:
+	$(MAKE) demo
+
+docs: $(STAMP) data/demo.duckdb  ## dbt's documentation site of the demo warehouse on DOCS_PORT
+	WAREHOUSE_DUCKDB=data/demo.duckdb $(BIN)/warehouse docs --serve --port $(DOCS_PORT)
+
+test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite (PostgreSQL tests skip if no server)
 	$(BIN)/pytest
 
 test-fast: $(STAMP)  ## inner loop: everything but the fault suite (tests/reliability), no lint
@@ -27,6 +34,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd dbt_project && WAREHOUSE_DUCKDB=$$(mktemp -d)/lint.duckdb ../$(BIN)/sqlfluff lint models
+
+metadata: $(STAMP)  ## dbt-score (at least 9.0) and dbt-coverage (mart columns at least 95 % documented)
+	BIN=$(BIN) .ci/metadata
 
 format: $(STAMP)
 	$(BIN)/ruff format .

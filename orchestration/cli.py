@@ -29,6 +29,7 @@ ELT warehouse for marketplace sales files.
   warehouse demo                          sample files -> raw -> marts, on DuckDB
   warehouse init                          create the warehouse and its schemas
   warehouse doctor                        check connection, lock, inboxes; change nothing
+  warehouse docs [--serve]                dbt's documentation site of the built warehouse
 
 Every command takes --target duckdb (default; file $WAREHOUSE_DUCKDB,
 default data/warehouse.duckdb)
@@ -72,6 +73,8 @@ def _run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "docs":
+        return _docs(args)
     if args.command == "demo" and args.target == "duckdb":
         # its own file, so a user's own runs never mix with the sample data
         os.environ["WAREHOUSE_DUCKDB"] = str(settings.demo_duckdb_path())
@@ -121,6 +124,17 @@ def _doctor(args: argparse.Namespace) -> int:
     problems = sum(finding.status == PROBLEM for finding in findings)
     print(f"  {problems} problem(s) found" if problems else "  everything a run needs is there")
     return EXIT_FAILED if problems else EXIT_OK
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from .docs import generate_docs, serve_docs
+
+    site = generate_docs(args.target)
+    print(f"  docs: {site / 'index.html'} ({settings.describe_warehouse(args.target)})")
+    if args.serve:
+        print(f"  serving on http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+        serve_docs(args.target, args.host, args.port)
+    return EXIT_OK
 
 
 def _report_error(error: Exception, debug: bool) -> int:
@@ -206,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
         ("init", "create the warehouse (PostgreSQL database, when allowed) and its schemas"),
         ("doctor", "check the connection, schemas, lock, inboxes and folders; change nothing"),
         ("demo", "generate sample files and run the whole pipeline"),
+        ("docs", "generate dbt's documentation site of the built warehouse (--serve to browse)"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         if name == "generate-events":
@@ -276,6 +291,16 @@ def _parser() -> argparse.ArgumentParser:
                 "--unit-tests",
                 action="store_true",
                 help="also run dbt unit tests (CI runs them; scheduled builds skip them)",
+            )
+        if name == "docs":
+            command.add_argument(
+                "--serve", action="store_true", help="then serve the site until Ctrl-C"
+            )
+            command.add_argument(
+                "--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1)"
+            )
+            command.add_argument(
+                "--port", type=int, default=8080, help="port to serve on (default: 8080)"
             )
         if name == "attention":
             command.add_argument("--top", type=int, default=100, help="rows (default: 100)")

@@ -1,7 +1,9 @@
-"""Run `dbt build` in-process (one dbt start-up per pipeline run) and summarise it."""
+"""Run `dbt build` and `dbt source freshness` in-process (one dbt start-up per
+pipeline run) and summarise them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -56,37 +58,162 @@ def dbt_build(
 
     ensure_raw_tables(target)  # sources that never loaded still get (empty) raw tables
 
-    folder = f"{target}-{settings.warehouse_identity(target)}"
-    log_path = settings.dbt_log_dir() / folder
-    args = [
-        "build",
-        "--project-dir",
-        str(settings.DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(settings.DBT_PROJECT_DIR),
-        "--target",
-        target,
-        # one target folder per warehouse: concurrent builds of different
-        # warehouses (tests, a scheduler) never overwrite each other's artifacts
-        "--target-path",
-        str(settings.DBT_PROJECT_DIR / "target" / folder),
-        "--log-path",
-        str(log_path),
-    ]
-    if not verbose:  # the file log keeps everything
-        args += ["--log-level", "none", "--log-level-file", "debug"]
+    args = dbt_args(["build"], target, verbose)
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
     progress = None if (quiet or verbose) else ProgressLine("dbt build nodes")
     with _environment(settings.dbt_environment(target)):
         runner = dbtRunner(callbacks=[_on_event(progress)])
         result = runner.invoke(args + (extra_args or []))
-    report = _report(result, settings.DBT_PROJECT_DIR / "target" / folder)
+    report = _report(result, target_path(target))
     if progress is not None:
         nodes = sum(report.counts.values())
         progress.finish(nodes, nodes)
-    report.log_path = log_path / "dbt.log"
+    report.log_path = _log_path(target) / "dbt.log"
     return report
+
+
+def target_path(target: str) -> Path:
+    """dbt's artifacts (manifest.json, ...) of this warehouse: one target folder per
+    warehouse, so concurrent builds of different warehouses (tests, a scheduler)
+    never overwrite each other's artifacts."""
+    return settings.DBT_PROJECT_DIR / "target" / _folder(target)
+
+
+def _folder(target: str) -> str:
+    return f"{target}-{settings.warehouse_identity(target)}"
+
+
+def _log_path(target: str) -> Path:
+    return settings.dbt_log_dir() / _folder(target)
+
+
+def dbt_args(command: list[str], target: str, verbose: bool = False) -> list[str]:
+    """A dbt command line for this project and warehouse; dbt's log goes to its file
+    (and, with `verbose`, to the screen too)."""
+    args = [
+        *command,
+        "--project-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(settings.DBT_PROJECT_DIR),
+        "--target",
+        target,
+        "--target-path",
+        str(target_path(target)),
+        "--log-path",
+        str(_log_path(target)),
+    ]
+    if not verbose:  # the file log keeps everything
+        args += ["--log-level", "none", "--log-level-file", "debug"]
+    return args
+
+
+@dataclass
+class SourceFreshness:
+    """One source table's freshness: dbt's status (pass, warn, error) and the age of
+    its newest landing (None when nothing ever landed)."""
+
+    source: str  # source_name.table_name
+    status: str
+    age_seconds: float | None
+    warn_after_hours: float | None
+    error_after_hours: float | None
+
+    @property
+    def stale(self) -> bool:
+        return self.status in ("warn", "error") and self.age_seconds is not None
+
+    def line(self) -> str:
+        limit = self.error_after_hours if self.status == "error" else self.warn_after_hours
+        over = f": older than {limit:g} h" if limit is not None else ""
+        return (
+            f"stale source {self.source}: newest landing {_age(self.age_seconds or 0)} ago "
+            f"({self.status}{over})"
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "status": self.status if self.age_seconds is not None else "never loaded",
+            "age_hours": None if self.age_seconds is None else round(self.age_seconds / 3600, 2),
+            "warn_after_hours": self.warn_after_hours,
+            "error_after_hours": self.error_after_hours,
+        }
+
+
+@dataclass
+class FreshnessReport:
+    sources: list[SourceFreshness] = field(default_factory=list)
+    problem: str | None = None  # why freshness could not be checked
+
+    @property
+    def stale(self) -> list[SourceFreshness]:
+        return [source for source in self.sources if source.stale]
+
+    def lines(self) -> list[str]:
+        """One line per stale source. A source that never loaded is not stale: a
+        warehouse may take only marketplace files, or only web-shop events."""
+        lines = [source.line() for source in self.stale]
+        if self.problem:
+            lines.append(f"source freshness not checked: {self.problem}")
+        return lines
+
+    def as_dict(self) -> dict:
+        return {
+            "checked": self.problem is None,
+            "problem": self.problem,
+            "stale": [source.as_dict() for source in self.stale],
+            "sources": [source.as_dict() for source in self.sources],
+        }
+
+
+def source_freshness(target: str, extra_args: list[str] | None = None) -> FreshnessReport:
+    """`dbt source freshness` of every source table (thresholds: the freshness vars in
+    dbt_project.yml). Only reports: a stale source never fails a run."""
+    from dbt.cli.main import dbtRunner
+
+    args = dbt_args(["source", "freshness"], target)
+    args += ["--output", str(target_path(target) / "sources.json")]
+    with _environment(settings.dbt_environment(target)):
+        result = dbtRunner().invoke(args + (extra_args or []))
+    report = FreshnessReport()
+    if result.exception is not None:
+        report.problem = _first_line(result.exception)
+        return report
+    for node_result in getattr(result.result, "results", None) or []:
+        if not hasattr(node_result, "max_loaded_at"):  # a query that failed
+            name = f"{node_result.node.source_name}.{node_result.node.name}"
+            report.problem = report.problem or f"{name}: {_first_line(node_result.message)}"
+            continue
+        node = node_result.node
+        report.sources.append(
+            SourceFreshness(
+                source=f"{node.source_name}.{node.name}",
+                status=str(node_result.status),
+                # dbt reads "never loaded" (max() of nothing) as the year 1
+                age_seconds=None if node_result.max_loaded_at.year == 1 else float(node_result.age),
+                warn_after_hours=_threshold_hours(node.freshness.warn_after),
+                error_after_hours=_threshold_hours(node.freshness.error_after),
+            )
+        )
+    report.sources.sort(key=lambda source: source.source)
+    return report
+
+
+def _threshold_hours(threshold) -> float | None:
+    if not threshold:
+        return None
+    seconds = dt.timedelta(**{threshold.period.plural(): threshold.count}).total_seconds()
+    return seconds / 3600
+
+
+def _age(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _on_event(progress: ProgressLine | None) -> Callable:

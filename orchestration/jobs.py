@@ -22,7 +22,7 @@ from ingest.pipeline import (
     make_pipeline,
 )
 
-from .dbt_build import BuildReport, dbt_build
+from .dbt_build import BuildReport, FreshnessReport, dbt_build, source_freshness
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
 
 
@@ -50,6 +50,8 @@ class RunSummary:
     build: BuildReport | None = None
     rejected_rows: list[RejectedRows] = field(default_factory=list)
     missing_rates: MissingRates | None = None
+    # reported only: a stale source never changes the exit code
+    freshness: FreshnessReport | None = None
 
     @property
     def rejected_files(self) -> int:
@@ -83,6 +85,8 @@ class RunSummary:
                 f"{', '.join(self.missing_rates.currencies)} amounts there have null USD "
                 "(see marts.fx_missing_rates)"
             )
+        if self.freshness is not None:
+            lines += [f"  {line}" for line in self.freshness.lines()]
         lines.append(f"  warehouse: {settings.describe_warehouse(self.target)}")
         lines += [f"  next: {step}" for step in self.next_steps()]
         return lines
@@ -146,6 +150,7 @@ class RunSummary:
                 "days": self.missing_rates.days,
                 "currencies": self.missing_rates.currencies,
             },
+            "source_freshness": None if self.freshness is None else self.freshness.as_dict(),
         }
 
 
@@ -189,6 +194,7 @@ def build(
     if summary.build.success:
         summary.rejected_rows = count_rejected_rows(target, started)
         summary.missing_rates = count_missing_rates(target)
+        summary.freshness = source_freshness(target)
 
 
 def count_missing_rates(target: str) -> MissingRates:

@@ -7,6 +7,7 @@ from pathlib import Path
 from conftest import query
 
 from orchestration.cli import main
+from orchestration.dbt_build import FreshnessReport, SourceFreshness
 
 HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
 
@@ -56,6 +57,7 @@ def test_a_run_that_rejects_rows_exits_3_and_counts_only_its_own(
         "in_warehouse": 1,
     }
     assert first["ingests"][0]["files_loaded"] == 1 and first["build"]["success"]
+    assert first["source_freshness"]["checked"] and first["source_freshness"]["stale"] == []
 
     (inbox / "SEV_TH_2026-11-02.csv").write_text(f"{HEADER}\n2026-11-02,S2,K3,1,3\n")
     assert main(["run", "--inbox", str(inbox), "--quiet"]) == 0  # the old reject is not news
@@ -63,3 +65,23 @@ def test_a_run_that_rejects_rows_exits_3_and_counts_only_its_own(
     assert "rejected marketplace rows this run: 0 (1 in all" in summary
     assert f"warehouse: DuckDB file {duckdb_warehouse}" in summary
     assert "next: " in summary
+    assert "stale source" not in summary  # just landed; the web shop never loaded
+
+
+def test_a_stale_source_line_says_how_old_it_is_and_which_threshold_it_passed():
+    stale = SourceFreshness("web_shop.shop_events", "error", 3 * 86400, 3.0, 12.0)
+    assert stale.line() == (
+        "stale source web_shop.shop_events: newest landing 3.0 days ago (error: older than 12 h)"
+    )
+    late = SourceFreshness("marketplace.marketplace_files", "warn", 40 * 3600, 36.0, 72.0)
+    assert late.line().endswith("newest landing 40.0 h ago (warn: older than 36 h)")
+    never = SourceFreshness("web_shop.shop_event_files", "error", None, 3.0, 12.0)
+    fresh = SourceFreshness("dlt._dlt_loads", "pass", 60.0, 36.0, 72.0)
+    report = FreshnessReport([late, never, fresh, stale])
+    assert report.lines() == [late.line(), stale.line()]  # never loaded is not stale
+    assert [s["status"] for s in report.as_dict()["sources"]] == [
+        "warn",
+        "never loaded",
+        "pass",
+        "error",
+    ]

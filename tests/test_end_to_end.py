@@ -5,8 +5,10 @@ Two ingest runs, as in production: the originals, then corrected re-deliveries
 pandas model of the contract computes from the same files.
 """
 
+import json
 import math
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +17,9 @@ from conftest import WAREHOUSES, execute, query
 from reference import Expected
 
 from ingest.pipeline import ingest_marketplace_files
-from orchestration.dbt_build import dbt_build
+from orchestration.dbt_build import BuildReport, dbt_build, source_freshness, target_path
+from orchestration.errors import EXIT_OK
+from orchestration.jobs import RunSummary
 from samples.marketplace_files import BATCH2_MTIME, write_redeliveries, write_sample_inbox
 
 HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
@@ -228,3 +232,88 @@ def test_incremental_catalog_equals_a_full_refresh_and_older_warehouses_upgrade(
     build = dbt_build(target, ["--full-refresh", "--select", *CATALOG], quiet=True)
     assert build.success, build.lines()
     assert {table: query(target, statement) for table, statement in CATALOG.items()} == incremental
+
+
+def _manifest(target: str) -> dict:
+    return json.loads((target_path(target) / "manifest.json").read_text())
+
+
+def _comments(target: str, schema: str, table: str) -> tuple[str | None, dict[str, str | None]]:
+    """The table's comment and its columns' comments, as a BI client reads them."""
+    if target == "postgres":
+        relation = f"'{schema}.{table}'::regclass"
+        (table_comment,) = query(target, f"select obj_description({relation}, 'pg_class')")[0]  # noqa: S608
+        columns = query(
+            target,
+            f"select attname, col_description(attrelid, attnum) from pg_attribute "  # noqa: S608
+            f"where attrelid = {relation} and attnum > 0 and not attisdropped",
+        )
+    else:
+        (table_comment,) = query(
+            target,
+            "select comment from duckdb_tables() where schema_name = "  # noqa: S608
+            f"'{schema}' and table_name = '{table}' union all select comment from "
+            f"duckdb_views() where schema_name = '{schema}' and view_name = '{table}'",
+        )[0]
+        columns = query(
+            target,
+            "select column_name, comment from duckdb_columns() "  # noqa: S608
+            f"where schema_name = '{schema}' and table_name = '{table}'",
+        )
+    return table_comment, dict(columns)
+
+
+@pytest.mark.parametrize(
+    ("node", "schema", "table"),
+    [
+        ("model.marketplace_warehouse.sku_sales", "marts", "sku_sales"),  # incremental, contract
+        ("model.marketplace_warehouse.dim_date", "marts", "dim_date"),  # table, contract
+        ("model.marketplace_warehouse.stg_dlt__loads", "staging", "stg_dlt__loads"),  # view
+        ("seed.marketplace_warehouse.countries", "reference", "countries"),
+        ("snapshot.marketplace_warehouse.sku_snapshot", "snapshots", "sku_snapshot"),
+    ],
+)
+def test_descriptions_are_the_comments_a_bi_client_sees(built_warehouse, node, schema, table):
+    target, _, _ = built_warehouse
+    documented = _manifest(target)["nodes"][node]
+    table_comment, column_comments = _comments(target, schema, table)
+    assert table_comment == documented["description"]
+    assert column_comments == {
+        name: column["description"] for name, column in documented["columns"].items()
+    }
+    assert all(column_comments.values())  # every column is described
+
+
+def test_a_stale_source_is_one_line_in_the_summary_and_keeps_the_exit_code(built_warehouse):
+    target, _, _ = built_warehouse
+    fresh = source_freshness(target)
+    assert fresh.problem is None
+    assert len(fresh.sources) == 5  # every source table is checked
+    assert fresh.lines() == []  # just ingested; the web-shop sources never loaded
+    never_loaded = {
+        s["source"] for s in fresh.as_dict()["sources"] if s["status"] == "never loaded"
+    }
+    assert never_loaded == {"web_shop.shop_event_files", "web_shop.shop_events"}
+
+    # as if the newest marketplace file had landed days ago: the same thresholds
+    # the other way round (warn at once, error after 100 h)
+    thresholds = {
+        "marketplace_freshness_warn_after_hours": 0,
+        "marketplace_freshness_error_after_hours": 100,
+    }
+    stale = source_freshness(target, ["--vars", json.dumps(thresholds)])
+    summary = RunSummary(target, build=BuildReport(success=True), freshness=stale)
+    lines = [line for line in summary.lines() if "stale source" in line]
+    assert [line.split(":")[0].strip() for line in lines] == [
+        "stale source dlt._dlt_loads",
+        "stale source marketplace.marketplace_files",
+        "stale source marketplace.marketplace_sales_rows",
+    ]
+    assert all(
+        re.search(r"newest landing [\d.]+ (min|h) ago \(warn: older than 0 h\)$", line)
+        for line in lines
+    )
+    assert summary.exit_code() == EXIT_OK
+    as_json = summary.as_dict()["source_freshness"]
+    assert [s["status"] for s in as_json["stale"]] == ["warn"] * 3
+    assert all(s["error_after_hours"] == 100 for s in as_json["stale"])
