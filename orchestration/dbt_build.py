@@ -128,7 +128,7 @@ class SourceFreshness:
         limit = self.error_after_hours if self.status == "error" else self.warn_after_hours
         over = f": older than {limit:g} h" if limit is not None else ""
         return (
-            f"stale source {self.source}: newest landing {_age(self.age_seconds or 0)} ago "
+            f"stale source {self.source}: newest data {_age(self.age_seconds or 0)} old "
             f"({self.status}{over})"
         )
 

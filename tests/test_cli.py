@@ -71,10 +71,10 @@ def test_a_run_that_rejects_rows_exits_3_and_counts_only_its_own(
 def test_a_stale_source_line_says_how_old_it_is_and_which_threshold_it_passed():
     stale = SourceFreshness("web_shop.shop_events", "error", 3 * 86400, 3.0, 12.0)
     assert stale.line() == (
-        "stale source web_shop.shop_events: newest landing 3.0 days ago (error: older than 12 h)"
+        "stale source web_shop.shop_events: newest data 3.0 days old (error: older than 12 h)"
     )
     late = SourceFreshness("marketplace.marketplace_files", "warn", 40 * 3600, 36.0, 72.0)
-    assert late.line().endswith("newest landing 40.0 h ago (warn: older than 36 h)")
+    assert late.line().endswith("newest data 40.0 h old (warn: older than 36 h)")
     never = SourceFreshness("web_shop.shop_event_files", "error", None, 3.0, 12.0)
     fresh = SourceFreshness("dlt._dlt_loads", "pass", 60.0, 36.0, 72.0)
     report = FreshnessReport([late, never, fresh, stale])

@@ -310,7 +310,7 @@ def test_a_stale_source_is_one_line_in_the_summary_and_keeps_the_exit_code(built
         "stale source marketplace.marketplace_sales_rows",
     ]
     assert all(
-        re.search(r"newest landing [\d.]+ (min|h) ago \(warn: older than 0 h\)$", line)
+        re.search(r"newest data [\d.]+ (min|h) old \(warn: older than 0 h\)$", line)
         for line in lines
     )
     assert summary.exit_code() == EXIT_OK
