@@ -47,8 +47,8 @@ published as (
 published_until as (
     select
         published.*,
-        lead(rate_date) over (
-            partition by currency_code order by rate_date
+        lead(published.rate_date) over (
+            partition by published.currency_code order by published.rate_date
         ) as next_published_on
     from published
 ),
@@ -81,7 +81,8 @@ ecb_daily as (
 
 -- 0 to 9999: the days an override row can span
 day_offsets as (
-    select thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10
+    select
+        thousands.digit * 1000 + hundreds.digit * 100 + tens.digit * 10
         + ones.digit as days_after
     from digits as thousands
     cross join digits as hundreds
