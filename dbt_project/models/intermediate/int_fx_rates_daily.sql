@@ -18,30 +18,35 @@ digits as (
     select * from {{ ref('digits') }}
 ),
 
-usd_per_eur as (
+-- each quote beside the US dollar's of the same day: a window, not a join,
+-- so no engine can pick a slow join plan for a freshly loaded raw table
+quoted as (
     select
+        currency_code,
         rate_date,
-        units_per_eur as usd_per_eur
+        units_per_eur,
+        max(
+            case when currency_code = 'USD' then units_per_eur end
+        ) over (partition by rate_date) as usd_per_eur
     from ecb_rates
-    where currency_code = 'USD' and units_per_eur > 0
+    where units_per_eur > 0
 ),
 
 published as (
     select
-        ecb_rates.currency_code,
-        ecb_rates.rate_date,
-        ecb_rates.units_per_eur / usd_per_eur.usd_per_eur as units_per_usd
-    from ecb_rates
-    inner join usd_per_eur
-        on ecb_rates.rate_date = usd_per_eur.rate_date
-    where ecb_rates.units_per_eur > 0
+        currency_code,
+        rate_date,
+        units_per_eur / usd_per_eur as units_per_usd
+    from quoted
+    where usd_per_eur is not null
     union all
     -- the euro itself, which the ECB's table is quoted in
     select
         'EUR' as currency_code,
         rate_date,
         1 / usd_per_eur as units_per_usd
-    from usd_per_eur
+    from quoted
+    where currency_code = 'USD'
 ),
 
 published_until as (
@@ -111,27 +116,46 @@ override_daily as (
             <= {{ dbt.datediff('overrides.valid_from', 'overrides.valid_to', 'day') }}
 ),
 
+-- an override wins its days; one rate per currency and day
+candidates as (
+    select
+        currency_code,
+        rate_date,
+        units_per_usd,
+        published_on,
+        rate_source,
+        1 as precedence
+    from override_daily
+    union all
+    select
+        currency_code,
+        rate_date,
+        units_per_usd,
+        published_on,
+        rate_source,
+        2 as precedence
+    from ecb_daily
+),
+
+ranked as (
+    select
+        candidates.*,
+        row_number() over (
+            partition by candidates.currency_code, candidates.rate_date
+            order by candidates.precedence
+        ) as rate_rank
+    from candidates
+),
+
 final as (
     select
         cast(currency_code as {{ text_type() }}) as currency_code,
         rate_date,
         cast(units_per_usd as decimal(38, 18)) as units_per_usd,
         published_on,
-        rate_source
-    from override_daily
-    union all
-    select
-        cast(ecb_daily.currency_code as {{ text_type() }}) as currency_code,
-        ecb_daily.rate_date,
-        cast(ecb_daily.units_per_usd as decimal(38, 18)) as units_per_usd,
-        ecb_daily.published_on,
-        ecb_daily.rate_source
-    from ecb_daily
-    left join override_daily
-        on
-            ecb_daily.currency_code = override_daily.currency_code
-            and ecb_daily.rate_date = override_daily.rate_date
-    where override_daily.currency_code is null
+        cast(rate_source as {{ text_type() }}) as rate_source
+    from ranked
+    where rate_rank = 1
 )
 
 select * from final
