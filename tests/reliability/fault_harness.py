@@ -34,6 +34,18 @@ RAW_PER_FILE = {
     "raw.marketplace_sales_rows": "_source_file_name, _source_file_hash",
     "raw.shop_events": "_source_file_name, _source_file_hash",
 }
+# `dbt build --select` of the marketplace side alone (its staging, intermediate models,
+# seeds, sku_sales and the quality marts, with every data test of those: about a third
+# of a whole build), for tests that deliver and read marketplace files only; the fault
+# scenarios compare whole warehouses and always build everything
+MARKETPLACE_SIDE = (
+    "--select",
+    "+sku_sales",
+    "+marketplace_rejected_rows",
+    "+marketplace_file_deliveries",
+    "--indirect-selection",  # not the tests that also read a model left out
+    "cautious",
+)
 SCRUBBED = ("WAREHOUSE_FAULT_INJECT", "WAREHOUSE_DEBUG", "WAREHOUSE_INBOX", "WAREHOUSE_EVENTS")
 
 
