@@ -92,15 +92,21 @@ class Warehouse:
             check=False,
         )
 
-    def start(self, *args: str, fault: str | None = None, **extra: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            self.command(*(args or self.run_args())),
-            cwd=WORKTREE,
-            env=self.environment(fault, **extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    def start(
+        self, *args: str, fault: str | None = None, output: Path | None = None, **extra: str
+    ) -> subprocess.Popen:
+        """A run in the background: its stdout and stderr piped, or both written to
+        `output` (for a run nobody reads while it runs)."""
+        with contextlib.ExitStack() as stack:
+            log = stack.enter_context(output.open("w")) if output else subprocess.PIPE
+            return subprocess.Popen(
+                self.command(*(args or self.run_args())),
+                cwd=WORKTREE,
+                env=self.environment(fault, **extra),
+                stdout=log,
+                stderr=subprocess.STDOUT if output else subprocess.PIPE,
+                text=True,
+            )
 
     # ------------------------------------------------------------------ reading
 
