@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import comparable_rows, query
+from fault_harness import MARKETPLACE_SIDE
 
 from ingest.files import IngestedFiles, list_inbox, prepare_deliveries
 from ingest.marketplace import marketplace_source
@@ -47,7 +48,8 @@ def _extract_without_loading(inbox: Path, target: str):
 
 
 def _build(target: str, *args: str) -> None:
-    build = dbt_build(target, list(args), quiet=True)
+    """The marketplace side of the DAG: only marketplace files are delivered here."""
+    build = dbt_build(target, [*MARKETPLACE_SIDE, *args], quiet=True)
     assert build.success, build.lines()
 
 

@@ -9,6 +9,7 @@ import os
 
 import pytest
 from conftest import query
+from fault_harness import MARKETPLACE_SIDE
 
 from ingest.pipeline import ingest_marketplace_files
 from orchestration.dbt_build import dbt_build
@@ -35,7 +36,7 @@ def test_the_same_bytes_for_two_countries_are_two_deliveries(warehouse, tmp_path
 
     report = ingest_marketplace_files(str(inbox), warehouse, quiet=True)
     assert (report.files_loaded, report.files_skipped) == (2, 1)
-    assert dbt_build(warehouse, quiet=True).success
+    assert dbt_build(warehouse, list(MARKETPLACE_SIDE), quiet=True).success
 
     assert _units_by_country(warehouse) == {"SG": 3, "MY": 3}
     rejected = query(
@@ -59,7 +60,7 @@ def test_rehash_finds_a_file_corrected_in_place_with_its_mtime_kept(duckdb_wareh
 
     rehashed = ingest_marketplace_files(str(inbox), "duckdb", quiet=True, rehash=True)
     assert rehashed.files_loaded == 1
-    assert dbt_build("duckdb", quiet=True).success
+    assert dbt_build("duckdb", list(MARKETPLACE_SIDE), quiet=True).success
     assert query("duckdb", "select units_sold from marts.sku_sales") == [(7,)]
 
     again = ingest_marketplace_files(str(inbox), "duckdb", quiet=True, rehash=True)
@@ -78,7 +79,7 @@ def test_blanks_around_a_key_are_the_same_on_every_engine(warehouse, tmp_path):
     ]
     (inbox / "GDN_SG_day.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
     ingest_marketplace_files(str(inbox), warehouse, quiet=True)
-    assert dbt_build(warehouse, quiet=True).success
+    assert dbt_build(warehouse, list(MARKETPLACE_SIDE), quiet=True).success
     assert query(warehouse, "select seller_id, sku_id, units_sold from marts.sku_sales") == [
         ("S1", "K1", 6)
     ]
