@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -222,3 +223,11 @@ def _currencies() -> dict[str, str]:
 def known_currencies() -> set[str]:
     """A country's currency, or one the ECB quotes (others are rejected as unknown)."""
     return set(_currencies().values()) | set(daily_units_per_usd().columns)
+
+
+def same_usd(actual, expected: float) -> bool:
+    """A mart's USD value against the model's: both unknown (no rate: None in the
+    mart, NaN here), or equal to the cent."""
+    if math.isnan(expected):
+        return actual is None
+    return actual is not None and abs(float(actual) - expected) <= 0.01

@@ -22,10 +22,10 @@ import openpyxl
 import pytest
 from events_reference import EventsExpected
 from fault_harness import Warehouse, new_warehouse, write_small_input
-from reference import Expected
+from reference import Expected, same_usd
 from test_events_end_to_end import FACTS, _reconcile, _select
 
-from samples.marketplace_files import BATCH1_MTIME, write_redeliveries
+from samples.marketplace_files import BATCH1_MTIME, LABEL, write_redeliveries
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres]
 
@@ -61,7 +61,7 @@ def _assert_sku_sales_equal_the_reference(
             record.gmv,
             record.currency_code,
         ), key
-        assert float(gmv_usd) == pytest.approx(record.gmv_usd, abs=0.01), key
+        assert same_usd(gmv_usd, record.gmv_usd), (key, gmv_usd, record.gmv_usd)
     rejected = wh.query("select file_name, source_row_number from marts.marketplace_rejected_rows")
     assert {row for row in rejected if row[0] not in unmodelled} == expected.rejected_rows
 
@@ -85,7 +85,7 @@ def _assert_event_marts_equal_the_reference(wh: Warehouse, expected: EventsExpec
 def _older_file_after_a_newer_one(inbox: Path) -> Path:
     """Rows for keys the corrected GDN SG delivery holds, with other units, in a file
     whose name and modification time say it is older: ingested last, it wins."""
-    corrected = list(csv.DictReader((inbox / "GDN_SG_2026-11-01.csv").open()))[:8]
+    corrected = list(csv.DictReader((inbox / f"GDN_SG_{LABEL}.csv").open()))[:8]
     path = inbox / "GDN_SG_2026-10-31.csv"
     lines = [HEADER] + [
         f"{r['report_date']},{r['seller_id']},{r['sku_id']},{int(r['units_sold']) + 7},{r['gmv']}"
@@ -118,7 +118,7 @@ def test_redeliveries_over_three_runs_equal_the_reference(target, tmp_path):
         # a new name, the rest of the events (with the late ones) and an event file of
         # run 1 under a new name
         write_redeliveries(wh.inbox, rows_per_file=40, report_dates=2)
-        shutil.copy2(wh.inbox / "SEV_SG_2026-11-01.csv", wh.inbox / "SEV_SG_2026-11-01_again.csv")
+        shutil.copy2(wh.inbox / f"SEV_SG_{LABEL}.csv", wh.inbox / f"SEV_SG_{LABEL}_again.csv")
         for path in source.events[half:]:
             shutil.copy2(path, wh.events / path.name)
         shutil.copy2(source.events[1], wh.events / "zz_resent_second_hour.jsonl")
@@ -141,15 +141,15 @@ def test_redeliveries_over_three_runs_equal_the_reference(target, tmp_path):
         )
         assert won == [(len(older.read_text().splitlines()) - 1,)]
         deliveries = wh.query(
-            "select file_name, status from marts.marketplace_file_deliveries "
-            "where file_name like 'SEV_SG_2026-11-01%' or file_name like 'GDN_SG_2026-11-01%'"
+            "select file_name, status from marts.marketplace_file_deliveries "  # noqa: S608
+            f"where file_name like 'SEV_SG_{LABEL}%' or file_name like 'GDN_SG_{LABEL}%'"
         )
         assert sorted(deliveries) == [
-            ("GDN_SG_2026-11-01.csv", "loaded"),
-            ("GDN_SG_2026-11-01.csv", "loaded"),  # the original and the correction
-            ("GDN_SG_2026-11-01_copy.csv", "skipped"),
-            ("SEV_SG_2026-11-01.csv", "loaded"),
-            ("SEV_SG_2026-11-01_again.csv", "skipped"),
+            (f"GDN_SG_{LABEL}.csv", "loaded"),
+            (f"GDN_SG_{LABEL}.csv", "loaded"),  # the original and the correction
+            (f"GDN_SG_{LABEL}_copy.csv", "skipped"),
+            (f"SEV_SG_{LABEL}.csv", "loaded"),
+            (f"SEV_SG_{LABEL}_again.csv", "skipped"),
         ]
 
 
