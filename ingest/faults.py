@@ -4,7 +4,8 @@ at an exact step and check that the next run recovers. Unset in normal use.
 
 Points: `ingest:after_prepare` (files read and staged, nothing extracted),
 `ingest:after_extract`, `ingest:after_normalize` (a package waits to load),
-`ingest:after_load` (loaded, bad files not yet quarantined), and
+`ingest:after_load` (loaded, bad files not yet quarantined), the same four as
+`rates:...` for the exchange-rate ingest (which runs first), and
 `dbt:after:<node name>` (dbt has just finished that model or test).
 """
 

@@ -214,10 +214,10 @@ def ingest_exchange_rates(
         new_files.append(rate_file)
         if rate_file.status == exchange_rates.LOADED:
             loaded.add(rate_file.file_hash)  # the same bytes twice in one run load once
-    fault_point("ingest:after_prepare")
+    fault_point("rates:after_prepare")
     if new_files:
         source = exchange_rates.ecb_rates_source(new_files, _now())
-        report.load_id = run_pipeline(pipeline, source, target)
+        report.load_id = run_pipeline(pipeline, source, target, stage="rates")
     ensure_raw_tables(target)
     report.seconds = time.perf_counter() - started
     return report
@@ -314,14 +314,17 @@ def work_folder(pipeline: dlt.Pipeline) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_pipeline(pipeline: dlt.Pipeline, source: Any, target: str) -> str | None:
-    """Extract, normalize and load one package; returns its load id."""
+def run_pipeline(
+    pipeline: dlt.Pipeline, source: Any, target: str, stage: str = "ingest"
+) -> str | None:
+    """Extract, normalize and load one package; returns its load id. `stage` names
+    the fault points (ingest: delivery files, rates: exchange rates)."""
     pipeline.extract(source)
-    fault_point("ingest:after_extract")
+    fault_point(f"{stage}:after_extract")
     pipeline.normalize()
-    fault_point("ingest:after_normalize")
+    fault_point(f"{stage}:after_normalize")
     info = pipeline.load(workers=load_workers(target))
-    fault_point("ingest:after_load")
+    fault_point(f"{stage}:after_load")
     return info.loads_ids[0] if info.loads_ids else None
 
 
