@@ -387,15 +387,19 @@ def ingested_files(pipeline: dlt.Pipeline, source: FileSource, rehash: bool) -> 
             rows = client.execute_sql(
                 "select distinct manifest.file_name, manifest.file_url, "  # noqa: S608
                 "manifest.size_bytes, manifest.modified_at, manifest.file_hash, "
-                f"manifest.status from {table} as manifest inner join {loads} as loads "
+                "manifest.status, loads.inserted_at "
+                f"from {table} as manifest inner join {loads} as loads "
                 "on manifest._dlt_load_id = loads.load_id "
                 "where loads.status = 0 and (manifest.file_hash is not null "
                 f"and manifest.status in ('{LOADED}', '{SKIPPED}') "
-                f"or manifest.status = '{REJECTED}')"
+                f"or manifest.status = '{REJECTED}') "
+                # oldest load first: a file rehashed after a change in place keeps its
+                # (url, size, mtime), and the hash its latest load saw must win
+                "order by loads.inserted_at"
             )
     except DatabaseUndefinedRelation:
         return ingested
-    for file_name, url, size, modified_at, file_hash, status in rows or []:
+    for file_name, url, size, modified_at, file_hash, status, _loaded_at in rows or []:
         identity = file_identity(url, size, modified_at)
         if status == REJECTED:
             ingested.rejected_identities.add(identity)
