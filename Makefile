@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed
 
 SCALE ?= full
 DOCS_PORT ?= 8080
+UI_PORT ?= 3000
+DAGSTER_HOME ?= $(CURDIR)/data/dagster
 
-.PHONY: demo docs test test-fast lint metadata format bench clean
+.PHONY: demo docs ui test test-fast lint metadata format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,11 @@ data/demo.duckdb:
 
 docs: $(STAMP) data/demo.duckdb  ## dbt's documentation site of the demo warehouse on DOCS_PORT
 	WAREHOUSE_DUCKDB=data/demo.duckdb $(BIN)/warehouse docs --serve --port $(DOCS_PORT)
+
+ui: $(STAMP)  ## the Dagster UI (assets, jobs, schedule, sensor) on 127.0.0.1:UI_PORT
+	mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
 
 test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite (PostgreSQL tests skip if no server)
 	$(BIN)/pytest

@@ -299,10 +299,10 @@ class IngestedFiles:
     rehash: bool = False
 
     def known_hash(self, item: FileItemDict) -> str | None:
-        return self.hash_by_identity.get(_identity_of(item))
+        return self.hash_by_identity.get(identity_of(item))
 
     def rejected_before(self, item: FileItemDict) -> bool:
-        return _identity_of(item) in self.rejected_identities
+        return identity_of(item) in self.rejected_identities
 
     def has(self, file_name: str, file_hash: str | None) -> bool:
         return file_hash is not None and self._key(file_name, file_hash) in self.deliveries
@@ -314,7 +314,7 @@ class IngestedFiles:
         return (*self.scope_of(file_name), file_hash)
 
 
-def _identity_of(item: FileItemDict) -> tuple:
+def identity_of(item: FileItemDict) -> tuple:
     return file_identity(item["file_url"], item.get("size_in_bytes"), item.get("modification_date"))
 
 
@@ -448,10 +448,14 @@ def _local_copy(item: FileItemDict, workdir: Path) -> Iterator[Path]:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
+        return sha256_of_stream(f)
+
+
+def sha256_of_stream(stream) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

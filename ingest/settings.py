@@ -48,6 +48,22 @@ def duckdb_path() -> Path:
     return path.resolve()
 
 
+def marketplace_inbox() -> str:
+    """The marketplace inbox (folder or bucket URL): `WAREHOUSE_INBOX`, default data/inbox."""
+    return os.environ.get("WAREHOUSE_INBOX", str(PROJECT_ROOT / "data" / "inbox"))
+
+
+def events_inbox() -> str | None:
+    """The web-shop events inbox (folder or bucket URL), `WAREHOUSE_EVENTS`: none by default."""
+    return os.environ.get("WAREHOUSE_EVENTS") or None
+
+
+def ecb_rate_sources() -> list[str]:
+    """A newer ECB rates file (path or URL) named by `WAREHOUSE_ECB_RATES`, if set."""
+    configured = os.environ.get("WAREHOUSE_ECB_RATES")
+    return [configured] if configured else []
+
+
 def demo_duckdb_path() -> Path:
     """The demo's own warehouse file (`WAREHOUSE_DEMO_DUCKDB`, default data/demo.duckdb)."""
     configured = os.environ.get("WAREHOUSE_DEMO_DUCKDB")

@@ -15,8 +15,6 @@ from . import jobs
 from .errors import EXIT_FAILED, EXIT_OK, UserError, explain
 from .lock import writer_lock
 
-DEFAULT_INBOX = settings.PROJECT_ROOT / "data" / "inbox"
-
 DESCRIPTION = """\
 ELT warehouse for marketplace sales files.
 
@@ -191,17 +189,12 @@ def _inboxes(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """Without --inbox or --events, the configured (or default) inboxes that exist."""
     if args.inbox or args.events:
         return args.inbox, args.events
-    marketplace = os.environ.get("WAREHOUSE_INBOX", str(DEFAULT_INBOX))
-    events = os.environ.get("WAREHOUSE_EVENTS")
-    return marketplace, events
+    return settings.marketplace_inbox(), settings.events_inbox()
 
 
 def _rate_files(args: argparse.Namespace) -> list[str]:
     """ECB files named on the command line, else by $WAREHOUSE_ECB_RATES (if set)."""
-    if args.rates:
-        return args.rates
-    configured = os.environ.get("WAREHOUSE_ECB_RATES")
-    return [configured] if configured else []
+    return args.rates or settings.ecb_rate_sources()
 
 
 def _parser() -> argparse.ArgumentParser:

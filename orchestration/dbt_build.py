@@ -268,6 +268,29 @@ def _first_line(message: object) -> str:
     return lines[0] if lines else "error"
 
 
+def dbt_environment(target: str):
+    """The environment dbt needs for this warehouse (its profile reads it), set while
+    the `with` block runs: for a dbt process started from here (Dagster's dbt)."""
+    return _environment(settings.dbt_environment(target))
+
+
+def failures_in_run_results(run_results: dict) -> list[str]:
+    """What failed, from dbt's run_results.json (a dbt process's own artifact), in the
+    words of a build report: a failing test's row count, a model's error."""
+    failures = []
+    for result in run_results.get("results", []):
+        status = result.get("status")
+        if status not in {"error", "fail"}:
+            continue
+        kind, _, name = result["unique_id"].partition(".")
+        name = name.split(".")[-1] if kind != "test" else name.split(".")[1]
+        if status == "fail":
+            failures.append(f"{kind} {name}: {result.get('failures') or 0:,} row(s) break it")
+        else:
+            failures.append(f"{kind} {name}: {_first_line(result.get('message'))}")
+    return failures
+
+
 @contextmanager
 def _environment(values: dict[str, str]):
     saved = {name: os.environ.get(name) for name in values}

@@ -1,0 +1,234 @@
+"""The Dagster definitions (orchestration/definitions.py): the asset graph connects
+inbox -> raw -> every dbt node, the jobs build what `warehouse run` builds, the
+sensor starts a run for new bytes only, and two runs of one warehouse never overlap."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import WAREHOUSES, comparable_rows, duckdb_env
+from dagster import (
+    AssetCheckSeverity,
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    build_sensor_context,
+    define_asset_job,
+)
+
+from orchestration.cli import main as cli_main
+from orchestration.dbt_build import target_path
+from orchestration.definitions import WAREHOUSE_TAG, build_definitions
+from orchestration.schedules import ATTENTION_CRON
+from orchestration.sensors import new_deliveries
+from samples.events import EventConfig, write_events
+from samples.marketplace_files import write_sample_inbox
+
+HEADER = "report_date,seller_id,sku_id,units_sold,gmv"
+RAW_PARENTS = {
+    "stg_marketplace__sales_rows": "marketplace_sales_rows",
+    "stg_marketplace__files": "marketplace_files",
+    "stg_web_shop__events": "shop_events",
+    "stg_web_shop__event_files": "shop_event_files",
+    "stg_ecb__euro_reference_rates": "ecb_euro_reference_rates",
+    "stg_dlt__loads": "_dlt_loads",
+}
+COMPARED_MARTS = (
+    "marts.sku_sales",
+    "marts.fact_sales",
+    "marts.shop_daily_metrics",
+    "marts.attention_article_minute",
+    "marts.marketplace_rejected_rows",
+)
+
+# the dlt load that landed a row: another load id in another warehouse, by design
+LOAD_COLUMNS = ("_dlt_load_id", "load_id", "last_load_id", "source_load_id")
+
+
+@dataclass
+class Loaded:
+    defs: Definitions
+    manifest: dict
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Loaded:
+    with duckdb_env(tmp_path_factory.mktemp("definitions")):
+        defs = build_definitions("duckdb")
+        manifest = json.loads((target_path("duckdb") / "manifest.json").read_text())
+        yield Loaded(defs, manifest)
+
+
+def test_every_dbt_node_and_dlt_table_is_an_asset_and_raw_feeds_staging(loaded):
+    graph = loaded.defs.resolve_asset_graph()
+    keys = {key.path[-1] for key in graph.get_all_asset_keys()}
+    nodes = [
+        node["name"]
+        for node in loaded.manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    ]
+    assert len(nodes) > 40
+    assert set(nodes) <= keys
+    dlt_tables = {"ecb_rate_files", *RAW_PARENTS.values()} - {"_dlt_loads"}
+    for table in dlt_tables:  # each table a dlt resource writes, fed by its inbox
+        parents = graph.get(AssetKey(["raw", table])).parent_keys
+        assert [key.path[0] for key in parents] == ["inbox"], table
+    for model, table in RAW_PARENTS.items():
+        assert graph.get(AssetKey(["staging", model])).parent_keys == {AssetKey(["raw", table])}, (
+            model
+        )
+
+
+def test_jobs_schedule_and_sensor(loaded):
+    jobs = {job.name for job in loaded.defs.jobs}
+    assert {"everything", "marketplace_files", "web_shop_events", "attention_refresh"} <= jobs
+    attention = loaded.defs.resolve_job_def("attention_refresh")
+    selected = {key.path[-1] for key in attention.asset_layer.selected_asset_keys}
+    assert {"shop_events", "attention_counter", "attention_trailing_4h"} <= selected
+    assert not selected & {"marketplace_sales_rows", "sku_sales"}  # events only
+    marketplace = loaded.defs.resolve_job_def("marketplace_files")
+    selected = {key.path[-1] for key in marketplace.asset_layer.selected_asset_keys}
+    assert {"marketplace_sales_rows", "ecb_euro_reference_rates", "sku_sales"} <= selected
+    assert "shop_events" not in selected
+    assert all(WAREHOUSE_TAG in job.tags for job in loaded.defs.jobs)  # the run queue's key
+
+    (schedule,) = loaded.defs.schedules
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (ATTENTION_CRON, "UTC")
+    assert ATTENTION_CRON == "0 */4 * * *"
+    assert schedule.job_name == "attention_refresh"
+    (sensor,) = loaded.defs.sensors
+    assert sensor.job_name == "marketplace_files"
+
+
+def test_the_sensor_requests_a_run_for_new_bytes_only(loaded, tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    first = inbox / "GDN_SG_day.csv"
+    first.write_text(f"{HEADER}\n2026-11-01,S1,K1,3,30\n")
+
+    result = new_deliveries(str(inbox), None)
+    (request,) = result.run_requests
+    again = new_deliveries(str(inbox), result.cursor)
+    assert not again.run_requests  # the same bytes: no second run
+
+    os.utime(first, (1_800_000_000, 1_800_000_000))  # touched: same bytes, new mtime
+    shutil.copy(first, inbox / "GDN_SG_day_copy.csv")  # a repeat for the same country
+    touched = new_deliveries(str(inbox), again.cursor)
+    assert not touched.run_requests
+
+    shutil.copy(first, inbox / "GDN_MY_day.csv")  # the same bytes for another country
+    other_country = new_deliveries(str(inbox), touched.cursor)
+    (second,) = other_country.run_requests
+    first.write_text(f"{HEADER}\n2026-11-01,S1,K1,7,70\n")  # corrected in place
+    corrected = new_deliveries(str(inbox), other_country.cursor)
+    (third,) = corrected.run_requests
+    assert len({request.run_key, second.run_key, third.run_key}) == 3
+
+    # the sensor as Dagster evaluates it: it reads the configured inbox
+    monkeypatch.setenv("WAREHOUSE_INBOX", str(inbox))
+    (sensor,) = loaded.defs.sensors
+    fresh = sensor(build_sensor_context())
+    assert len(fresh.run_requests) == 1
+    assert not sensor(build_sensor_context(cursor=fresh.cursor)).run_requests
+
+
+def _inputs(folder: Path) -> tuple[Path, Path]:
+    """The sample marketplace inbox (bad files included) and two days of events."""
+    inbox, events = folder / "inbox", folder / "events"
+    write_sample_inbox(inbox)
+    write_events(EventConfig(customers=150, days=2), events, progress=False)
+    return inbox, events
+
+
+@pytest.mark.parametrize("target", list(WAREHOUSES))
+def test_the_everything_job_builds_the_marts_of_warehouse_run(target, tmp_path, monkeypatch):
+    dagster_inputs = _inputs(tmp_path / "dagster")
+    cli_inputs = _inputs(tmp_path / "cli")
+
+    with WAREHOUSES[target](tmp_path / "dagster"):
+        monkeypatch.setenv("WAREHOUSE_INBOX", str(dagster_inputs[0]))
+        monkeypatch.setenv("WAREHOUSE_EVENTS", str(dagster_inputs[1]))
+        defs = build_definitions(target)
+        result = defs.resolve_job_def("everything").execute_in_process(
+            instance=DagsterInstance.ephemeral(), raise_on_error=False
+        )
+        assert result.success, [str(event.message) for event in result.get_step_failure_events()]
+        checks = result.get_asset_check_evaluations()
+        failed = [
+            check.check_name
+            for check in checks
+            if not check.passed and check.severity == AssetCheckSeverity.ERROR
+        ]
+        assert len(checks) > 100 and not failed, failed  # dbt tests, as asset checks
+        by_dagster = {mart: _rows(target, mart) for mart in COMPARED_MARTS}
+
+    (tmp_path / "cli").mkdir(exist_ok=True)
+    with WAREHOUSES[target](tmp_path / "cli"):
+        inbox, events = cli_inputs
+        argv = ["run", "--target", target, "--inbox", str(inbox), "--events", str(events)]
+        assert cli_main([*argv, "--quiet"]) == 3  # the sample inbox holds bad files
+        by_cli = {mart: _rows(target, mart) for mart in COMPARED_MARTS}
+
+    for mart in COMPARED_MARTS:
+        assert by_dagster[mart], mart
+        assert by_dagster[mart] == by_cli[mart], mart
+
+
+def _rows(target: str, mart: str) -> list[tuple]:
+    """A mart's rows without what differs between two loads of the same bytes."""
+    return sorted(comparable_rows(target, mart, "1", leave_out=LOAD_COLUMNS), key=repr)
+
+
+def test_two_runs_of_one_warehouse_run_one_after_the_other(loaded, tmp_path):
+    """Both runs take the warehouse's writer lock for their whole run: the second one's
+    steps start only after the first one's have ended."""
+    with duckdb_env(tmp_path):
+        defs = build_definitions("duckdb")
+        (rates, *_), resources = _rates_assets(defs)
+        job = define_asset_job("rates_only", selection=[rates])
+        small = Definitions(assets=[rates], jobs=[job], resources=resources)
+        runs, errors = [], []
+
+        def execute() -> None:
+            try:
+                instance = DagsterInstance.ephemeral()
+                result = small.resolve_job_def("rates_only").execute_in_process(instance=instance)
+                runs.append(_step_window(instance, result.run_id))
+            except Exception as error:  # reported below, in the test's thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=execute) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+    assert not errors, errors
+    (first_start, first_end), (second_start, second_end) = sorted(runs)
+    assert first_end <= second_start
+
+
+def _rates_assets(defs: Definitions):
+    rates = [
+        assets
+        for assets in defs.assets
+        if getattr(assets, "op", None) is not None and assets.op.name == "ingest_exchange_rates"
+    ]
+    return rates, {"warehouse": defs.resources["warehouse"]}
+
+
+def _step_window(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
+    times = {
+        entry.dagster_event.event_type: entry.timestamp
+        for entry in instance.all_logs(run_id)
+        if entry.dagster_event is not None
+        and entry.dagster_event.event_type
+        in (DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS)
+    }
+    return times[DagsterEventType.STEP_START], times[DagsterEventType.STEP_SUCCESS]
