@@ -1,34 +1,41 @@
 """`warehouse attention`: the most-viewed articles over the trailing 4 hours.
 
-Reads the per-minute pre-aggregate `marts.attention_article_minute` (on
-PostgreSQL an index range scan over 240 minutes), never the events. The window
-is [t - 4h, t) with t the as-of time truncated to the minute, as in the
-`attention_trailing_4h` model.
+The numbers are those of the dbt model `attention_trailing_4h`, the one definition of
+the window ([t - 4h, t), t the as-of time truncated to the minute) and of the ranking:
+as of now, its view `marts.attention_trailing_4h`; as of another time, the model's SQL
+compiled by dbt with the var `attention_as_of`. Here only the article names and the
+cut to the top rows are added.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 from ingest import settings
 
+from .dbt_build import _environment, dbt_args, target_path
+from .errors import UserError
+
+MODEL = "attention_trailing_4h"
 WINDOW = dt.timedelta(hours=4)
 
-# Values are bound as parameters; the statement itself is a constant.
-TRAILING_QUERY = """
+# {relation} is the view or the model's compiled SQL, both dbt's; values are bound.
+TOP_QUERY = """
 select
-    minutes.article_id,
+    attention.article_id,
     products.article_name,
-    sum(minutes.details_view_count) as details_view_count,
-    sum(minutes.transaction_item_count) as transaction_item_count
-from marts.attention_article_minute as minutes
+    attention.details_view_count,
+    attention.transaction_item_count,
+    attention.window_start,
+    attention.window_end
+from {relation} as attention
 left join marts.dim_product as products
-    on minutes.article_id = products.article_id
-where minutes.minute_start >= {placeholder} and minutes.minute_start < {placeholder}
-group by minutes.article_id, products.article_name
-order by details_view_count desc, transaction_item_count desc, minutes.article_id
+    on attention.article_id = products.article_id
+order by attention.attention_rank
 limit {placeholder}
 """
 
@@ -41,10 +48,9 @@ class TrailingAttention:
 
 
 def trailing_window(as_of: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
-    """[t - 4h, t) in naive UTC, t = as_of (default now) truncated to the minute."""
-    moment = as_of or dt.datetime.now(dt.UTC)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    """[t - 4h, t) in naive UTC, t = as_of (default now) truncated to the minute: the
+    model's window, for the heading of a window without rows (rows carry their own)."""
+    moment = _naive_utc(as_of or dt.datetime.now(dt.UTC))
     end = moment.replace(second=0, microsecond=0)
     return end - WINDOW, end
 
@@ -52,10 +58,59 @@ def trailing_window(as_of: dt.datetime | None) -> tuple[dt.datetime, dt.datetime
 def trailing_attention(
     target: str, as_of: dt.datetime | None = None, top: int = 100
 ) -> TrailingAttention:
-    start, end = trailing_window(as_of)
+    """The top articles of the trailing 4 hours as of `as_of` (default: the view, as
+    of now), ranked by the model."""
+    # connected first: a missing warehouse fails before dbt's seconds of parsing
     with closing(_connect(target)) as connection:
-        rows = _fetch(connection, target, (start, end, top))
-    return TrailingAttention(start, end, [tuple(row) for row in rows])
+        rows = _fetch(connection, target, _relation(target, as_of), top)
+    start, end = (rows[0][4], rows[0][5]) if rows else trailing_window(as_of)
+    return TrailingAttention(start, end, [tuple(row[:4]) for row in rows])
+
+
+def _relation(target: str, as_of: dt.datetime | None) -> str:
+    if as_of is None:
+        return f"marts.{MODEL}"
+    # the newline ends the model's last line, should it be a -- comment
+    return f"(\n{compiled_model(target, as_of)}\n)"
+
+
+def compiled_model(target: str, as_of: dt.datetime) -> str:
+    """The model's SQL as of `as_of`, rendered by dbt (`dbt compile`, in-process).
+
+    dbt only renders here: without its relation cache it never connects, so the query
+    runs on this module's own read-only connection on both engines. `dbt show` would run
+    it through dbt-duckdb, which opens the file read-write (creating a missing one, and
+    holding it against a running build), and its --limit cuts before any order."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
+
+    # to the minute, as the model reads it: the same var again reuses the parse
+    variables = {"attention_as_of": f"{_naive_utc(as_of):%Y-%m-%dT%H:%M}:00"}
+    command = ["compile", "--select", MODEL, "--indirect-selection", "empty"]  # not its tests
+    args = dbt_args([*command, "--vars", json.dumps(variables), "--no-populate-cache"], target)
+    # a folder of its own: the build's artifacts stay as built, and the next call with
+    # the same as-of reuses dbt's partial parse (other vars mean a full parse)
+    args[args.index("--target-path") + 1] = str(_compile_path(target))
+    with _environment(settings.dbt_environment(target)):
+        result = dbtRunner().invoke(args)
+    nodes = [r.node for r in getattr(result.result, "results", None) or [] if r.node.name == MODEL]
+    if not result.success or not nodes:
+        problem = result.exception or "the project has no such model"
+        raise UserError(
+            f"dbt could not compile the model {MODEL}: {str(problem).strip()}",
+            f"dbt's log is under {settings.dbt_log_dir()}",
+        )
+    return nodes[0].compiled_code
+
+
+def _compile_path(target: str) -> Path:
+    built = target_path(target)
+    return built.with_name(f"{built.name}-{MODEL}")
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _connect(target: str):
@@ -71,13 +126,14 @@ def _connect(target: str):
     )
 
 
-def _fetch(connection, target: str, parameters: tuple) -> list:
-    placeholder = "?" if target == "duckdb" else "%s"
-    statement = TRAILING_QUERY.format(placeholder=placeholder)
+def _fetch(connection, target: str, relation: str, top: int) -> list:
     if target == "duckdb":
-        return connection.execute(statement, parameters).fetchall()
+        statement = TOP_QUERY.format(relation=relation, placeholder="?")
+        return connection.execute(statement, (top,)).fetchall()
+    # psycopg2 reads every % as a placeholder, comments and literals included
+    statement = TOP_QUERY.format(relation=relation.replace("%", "%%"), placeholder="%s")
     with connection.cursor() as cursor:
-        cursor.execute(statement, parameters)
+        cursor.execute(statement, (top,))
         return cursor.fetchall()
 
 

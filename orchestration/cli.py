@@ -301,7 +301,10 @@ def _parser() -> argparse.ArgumentParser:
                 "--as-of",
                 type=_utc_time,
                 default=None,
-                help="end of the window, ISO 8601 (UTC unless an offset is given; default: now)",
+                help=(
+                    "end of the window, ISO 8601 (UTC unless an offset is given); default: now,"
+                    " the view marts.attention_trailing_4h (with a time, dbt compiles the model)"
+                ),
             )
     return parser
 

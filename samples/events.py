@@ -24,7 +24,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -135,12 +135,27 @@ class EventConfig:
     marketplaces: tuple[str, ...] = ("GDN", "SEV")  # whose sample SKUs the shop sells
     large_catalogue: bool = False  # the marketplace samples' large catalogue (2,000 SKUs each)
     catalogue_seed: int = 7  # seed of the marketplace sample whose SKUs are the articles
+    # The feed as seen at this moment: deliveries due later (late or retried events, the
+    # tails of sessions still going on) are still in flight and left out. None: all.
+    # Not in repr, which keys the ids: an event keeps its id whenever the feed is seen.
+    delivered_by: datetime | None = field(default=None, repr=False)
+
+    @classmethod
+    def ending_at(cls, now: datetime, days: int = 7, **fields) -> EventConfig:
+        """`days` of events up to `now` (to the minute), as delivered by then: the demo's
+        trailing hours are busy right away, and nothing is dated after `now`."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware, e.g. datetime.now(UTC)")
+        end = now.astimezone(UTC).replace(second=0, microsecond=0)
+        return cls(days=days, start=end - timedelta(days=days), delivered_by=end, **fields)
 
     def __post_init__(self) -> None:
         if self.customers < 1 or self.days < 1:
             raise ValueError("customers and days must be at least 1")
         if self.start.tzinfo is None:
             raise ValueError("start must be timezone-aware, e.g. 2026-11-01T00:00:00+00:00")
+        if self.delivered_by is not None and self.delivered_by.tzinfo is None:
+            raise ValueError("delivered_by must be timezone-aware")
         unknown = sorted(set(self.countries) - set(UTC_OFFSET_HOURS))
         if unknown or not self.countries:
             known = ", ".join(sorted(UTC_OFFSET_HOURS))
@@ -299,7 +314,8 @@ def _customers(config: EventConfig) -> _Customers:
 
 
 def _sessions(config: EventConfig, customers: _Customers, rng: np.random.Generator) -> _Sessions:
-    weekday = (config.start.weekday() + np.arange(config.days)) % 7
+    midnight = config.start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    weekday = (midnight.weekday() + np.arange(config.days)) % 7
     day_factor = np.where(weekday >= 5, config.weekend_factor, 1.0)
     per_day = config.views_per_day / config.views_per_session
     counts = rng.poisson(customers.activity[:, None] * day_factor[None, :] * per_day)
@@ -308,9 +324,12 @@ def _sessions(config: EventConfig, customers: _Customers, rng: np.random.Generat
     local_s = day * 86_400 + rng.choice(24, n, p=_HOURLY / _HOURLY.sum()) * 3600
     local_s = local_s + rng.random(n) * 3600
     offset_s = _offsets_minutes(config)[customers.country[customer]] * 60
-    # Local day d maps to UTC day d; wrapping keeps every session inside the window.
+    # Local day d maps to UTC day d counted from the start's UTC midnight (a start later
+    # in the day keeps the evenings in the evening); wrapping keeps every session inside
+    # the window.
     window_s = config.days * 86_400
-    utc_s = np.mod(local_s - offset_s, window_s)
+    since_midnight_s = int((config.start - midnight).total_seconds())
+    utc_s = np.mod(local_s - offset_s - since_midnight_s, window_s)
     start_ms = _epoch_ms(config.start) + np.floor(utc_s * 1000).astype(np.int64)
     views = 1 + rng.poisson(config.views_per_session - 1, n)
     return _Sessions(customer, start_ms, views)
@@ -586,8 +605,13 @@ def _delivery(
     again = delivered[duplicate] + np.rint(1000 + rng.exponential(30 * 60_000, duplicate.size))
     rows = np.concatenate([np.arange(n), duplicate])
     when = np.concatenate([delivered, again.astype(np.int64)])
+    is_late = np.concatenate([late, np.zeros(duplicate.size, dtype=bool)])
+    is_again = np.arange(rows.size) >= n
+    if config.delivered_by is not None:
+        due = when <= _epoch_ms(config.delivered_by)
+        rows, when, is_late, is_again = rows[due], when[due], is_late[due], is_again[due]
     order = np.argsort(when, kind="stable")
-    return rows[order], when[order], int(duplicate.size), int(late.sum())
+    return rows[order], when[order], int(is_again.sum()), int(is_late.sum())
 
 
 def _generate(config: EventConfig) -> _Generated:

@@ -535,9 +535,9 @@ def _release_dbt_duckdb(target: str) -> None:
     gc.collect()
 
 
-def _cli_table(target: str, as_of: dt.datetime, capsys) -> tuple[str, list[tuple]]:
-    text = as_of.isoformat()
-    assert cli_main(["attention", "--target", target, "--top", str(TOP), "--as-of", text]) == 0
+def _cli_table(target: str, as_of: dt.datetime | None, capsys) -> tuple[str, list[tuple]]:
+    when = [] if as_of is None else ["--as-of", as_of.isoformat()]
+    assert cli_main(["attention", "--target", target, "--top", str(TOP), *when]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     rows = []
     for line in lines[2:]:
@@ -590,6 +590,16 @@ def test_trailing_four_hours_match_the_reference(built, name, capsys):
     assert len(rows) == len(full)
     _assert_same(rows, full, TRAILING_COLUMNS, 1)
 
+    # without --as-of: the view, whatever as-of it was built with (here the one above)
+    _release_dbt_duckdb(built.target)
+    from_view = trailing_attention(built.target, None, TOP)
+    assert (_normal(from_view.window_start), _normal(from_view.window_end)) == (start, end)
+    assert [(rank, a, v, n) for rank, (a, _, v, n) in enumerate(from_view.rows, 1)] == wanted
+    assert [row[1] for row in from_view.rows] == [row[1] for row in result.rows]  # names
+    header, printed = _cli_table(built.target, None, capsys)
+    assert f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC" in header
+    assert printed == wanted
+
 
 def test_the_trailing_view_follows_the_clock_without_an_as_of(built):
     """Puts the view back as the project builds it (as of now) for what follows."""
@@ -599,6 +609,29 @@ def test_the_trailing_view_follows_the_clock_without_an_as_of(built):
     rows = _select(built.target, "marts.attention_trailing_4h", TRAILING_COLUMNS)
     after = ref.trailing(built.expected.events(), dt.datetime.now(dt.UTC))
     assert len(rows) in (len(before), len(after))
+
+    _release_dbt_duckdb(built.target)
+    earlier = ref.trailing_bounds(dt.datetime.now(dt.UTC))
+    result = trailing_attention(built.target, None, TOP)
+    later = ref.trailing_bounds(dt.datetime.now(dt.UTC))
+    assert (_normal(result.window_start), _normal(result.window_end)) in (earlier, later)
+    assert len(result.rows) == min(len(rows), TOP)
+
+
+@pytest.mark.parametrize("as_of", [[], ["--as-of", "2026-10-02T12:00"]])
+def test_attention_without_marts_says_so_in_a_line(tmp_path, monkeypatch, capsys, as_of):
+    import duckdb
+
+    monkeypatch.setenv("WAREHOUSE_DUCKDB", str(tmp_path / "missing.duckdb"))
+    assert cli_main(["attention", *as_of]) == 1
+    assert not (tmp_path / "missing.duckdb").exists()  # only ever read
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    monkeypatch.setenv("WAREHOUSE_DUCKDB", str(empty))
+    assert cli_main(["attention", *as_of]) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in errors] == ["error", "  run `warehouse build` first"] * 2
+    assert all("cannot read the attention marts" in line for line in errors[::2])
 
 
 # --------------------------------------------------------------------------- full refresh

@@ -6,6 +6,7 @@ import gzip
 import json
 import math
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -292,3 +293,39 @@ def test_config_is_validated() -> None:
     with pytest.raises(ValueError, match="timezone"):
         EventConfig(start=datetime(2026, 11, 1))
     assert EventConfig().start == datetime(2026, 10, 1, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- up to now
+
+NOW = datetime(2026, 12, 2, 13, 48, 31, tzinfo=UTC)
+UNTIL_NOW = EventConfig.ending_at(NOW, days=3, customers=500)
+
+
+def test_a_feed_ending_at_now_is_what_was_delivered_by_then() -> None:
+    end = datetime(2026, 12, 2, 13, 48, tzinfo=UTC)  # to the minute
+    assert (UNTIL_NOW.start, UNTIL_NOW.days, UNTIL_NOW.delivered_by) == (
+        end - timedelta(days=3), 3, end,
+    )  # fmt: skip
+    seen = generate_events(UNTIL_NOW).to_pandas()
+    occurred = pd.to_datetime(seen["occurred_at"], format="ISO8601", utc=True)
+    assert occurred.max() <= end and seen["delivered_at"].max() <= end
+    assert occurred.max() > end - timedelta(minutes=15)  # busy right up to the end
+
+    # the whole feed's events less those delivered later: still in flight, late or not
+    whole = generate_events(replace(UNTIL_NOW, delivered_by=None)).to_pandas()
+    due = whole[whole["delivered_at"] <= end]
+    assert list(seen["event_id"]) == list(due["event_id"])
+    in_flight = whole[whole["delivered_at"] > end]
+    in_flight_occurred = pd.to_datetime(in_flight["occurred_at"], format="ISO8601", utc=True)
+    assert (in_flight_occurred < end).any() and (in_flight_occurred >= end).any()
+
+
+def test_a_start_later_in_the_day_keeps_the_evenings_busy() -> None:
+    local = generate_events(UNTIL_NOW).to_pandas().drop_duplicates("event_id")["occurred_at"]
+    per_hour = local.str[11:13].astype(int).value_counts()
+    assert per_hour[[19, 20, 21]].sum() > 5 * per_hour[[2, 3, 4]].sum()
+
+
+def test_ending_at_needs_a_timezone() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        EventConfig.ending_at(datetime(2026, 12, 2, 13, 48))
