@@ -8,6 +8,7 @@ job per warehouse at a time."""
 
 from __future__ import annotations
 
+import json
 import os
 
 from dagster import (
@@ -33,15 +34,22 @@ from .sensors import marketplace_inbox_sensor
 RETRY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL)
 WAREHOUSE_TAG = "warehouse"
 
-# dbt nodes each job builds (dbt's selection syntax), besides what its ingest lands
-MARKETPLACE_MODELS = "source:marketplace+ +int_fx_rates_daily"
-EVENT_MODELS = "source:web_shop+ +int_fx_rates_daily"
-ATTENTION_MODELS = "source:web_shop+,+marts.attention"
+# dbt nodes each job builds (dbt's selection syntax), besides what its ingest lands:
+# what depends on its sources and everything those read (`@`), so a job works on a
+# warehouse where nothing was built yet (a model it reads may be missing there)
+MARKETPLACE_MODELS = "@source:marketplace"
+EVENT_MODELS = "@source:web_shop"
+ATTENTION_MODELS = "+marts.attention"
 
 
 def build_definitions(target: str) -> Definitions:
     rates, marketplace_files, web_shop_events = ingest_assets(target)
-    models = dbt_models(target, prepared_manifest(target))
+    manifest_path = prepared_manifest(target)
+    models = dbt_models(target, manifest_path)
+    assets = [*INBOXES, DLT_LOADS_SPEC, rates, marketplace_files, web_shop_events, models]
+    resources = {"warehouse": Warehouse(target=target), "dbt": dbt_resource(target)}
+    graph = Definitions(assets=assets, resources=resources).resolve_asset_graph()
+    tests_parents = dbt_tests_parents(json.loads(manifest_path.read_text()))
 
     def job(name: str, description: str, selection):
         return define_asset_job(
@@ -54,7 +62,16 @@ def build_definitions(target: str) -> Definitions:
         )
 
     def dbt(select: str):
-        return build_dbt_asset_selection([models], dbt_select=select)
+        """Those dbt nodes and the tests whose every parent they hold: a relationship
+        test to a model the job does not build could find it missing."""
+        selection = build_dbt_asset_selection([models], dbt_select=select)
+        built = {key.path[-1] for key in selection.resolve(graph)}
+        outside = [
+            check
+            for check in models.check_keys
+            if not tests_parents.get(check.name, set()) <= built
+        ]
+        return selection - AssetSelection.checks(*outside) if outside else selection
 
     everything = job(
         "everything",
@@ -77,12 +94,22 @@ def build_definitions(target: str) -> Definitions:
         AssetSelection.assets(web_shop_events) | dbt(ATTENTION_MODELS),
     )
     return Definitions(
-        assets=[*INBOXES, DLT_LOADS_SPEC, rates, marketplace_files, web_shop_events, models],
+        assets=assets,
         jobs=[everything, marketplace, events, attention],
         schedules=[attention_schedule(attention)],
         sensors=[marketplace_inbox_sensor(marketplace)],
-        resources={"warehouse": Warehouse(target=target), "dbt": dbt_resource(target)},
+        resources=resources,
     )
+
+
+def dbt_tests_parents(manifest: dict) -> dict[str, set[str]]:
+    """The models, seeds and snapshots each dbt test reads, by test name."""
+    names = {unique_id: node["name"] for unique_id, node in manifest["nodes"].items()}
+    return {
+        node["name"]: {names[parent] for parent in node["depends_on"]["nodes"] if parent in names}
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+    }
 
 
 @definitions

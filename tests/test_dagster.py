@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import WAREHOUSES, comparable_rows, duckdb_env
+from conftest import WAREHOUSES, comparable_rows, duckdb_env, execute, query
 from dagster import (
     AssetCheckSeverity,
     AssetKey,
@@ -179,6 +179,52 @@ def test_the_everything_job_builds_the_marts_of_warehouse_run(target, tmp_path, 
     for mart in COMPARED_MARTS:
         assert by_dagster[mart], mart
         assert by_dagster[mart] == by_cli[mart], mart
+
+
+def test_a_failed_dbt_test_fails_the_run_and_names_the_test(tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "GDN_SG_day.csv").write_text(f"{HEADER}\n2026-10-01,S1,K1,3,30\n")
+    monkeypatch.setenv("WAREHOUSE_INBOX", str(inbox))
+    with duckdb_env(tmp_path):
+        job = build_definitions("duckdb").resolve_job_def("marketplace_files")
+        assert job.execute_in_process(instance=DagsterInstance.ephemeral()).success
+        # an incremental mart broken behind dbt's back: its grain test must catch it
+        execute("duckdb", "insert into marts.sku_sales select * from marts.sku_sales")
+        result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert description.startswith("dbt build failed: test unique_combination_of_columns_sku_sales")
+    assert "1 row(s) break it" in description
+    retried = [
+        event
+        for event in result.all_events
+        if event.event_type == DagsterEventType.STEP_UP_FOR_RETRY
+    ]
+    assert not retried  # a failed test is not retried
+    failed_checks = [
+        check.check_name for check in result.get_asset_check_evaluations() if not check.passed
+    ]
+    assert any(name.startswith("unique_combination_of_columns_sku_sales") for name in failed_checks)
+
+
+@pytest.mark.parametrize("job_name", ["web_shop_events", "attention_refresh"])
+def test_a_job_that_builds_part_of_the_project_runs_on_a_new_warehouse(
+    job_name, tmp_path, monkeypatch
+):
+    events = tmp_path / "events"
+    write_events(EventConfig(customers=50, days=1), events, progress=False)
+    monkeypatch.setenv("WAREHOUSE_EVENTS", str(events))
+    monkeypatch.setenv("WAREHOUSE_INBOX", str(tmp_path / "no_files_yet"))
+    (tmp_path / "no_files_yet").mkdir()
+    with duckdb_env(tmp_path):
+        job = build_definitions("duckdb").resolve_job_def(job_name)
+        result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        assert result.success, [str(event.message) for event in result.get_step_failure_events()]
+        (minutes,) = query("duckdb", "select count(*) from marts.attention_article_minute")[0]
+    assert minutes > 0
 
 
 def _rows(target: str, mart: str) -> list[tuple]:
