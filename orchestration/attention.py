@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ingest import settings
 
-from .dbt_build import _environment, dbt_args, target_path
+from .dbt_build import dbt_args, dbt_environment, target_path
 from .errors import UserError
 
 MODEL = "attention_trailing_4h"
@@ -90,7 +90,7 @@ def compiled_model(target: str, as_of: dt.datetime) -> str:
     # a folder of its own: the build's artifacts stay as built, and the next call with
     # the same as-of reuses dbt's partial parse (other vars mean a full parse)
     args[args.index("--target-path") + 1] = str(_compile_path(target))
-    with _environment(settings.dbt_environment(target)):
+    with dbt_environment(target):
         result = dbtRunner().invoke(args)
     nodes = [r.node for r in getattr(result.result, "results", None) or [] if r.node.name == MODEL]
     if not result.success or not nodes:
