@@ -3,7 +3,7 @@ pipeline run) and summarise them."""
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -173,39 +173,51 @@ def source_freshness(target: str, extra_args: list[str] | None = None) -> Freshn
     dbt_project.yml). Only reports: a stale source never fails a run."""
     from dbt.cli.main import dbtRunner
 
-    args = dbt_args(["source", "freshness"], target)
-    args += ["--output", str(target_path(target) / "sources.json")]
+    output = target_path(target) / FRESHNESS_ARTIFACT
+    output.unlink(missing_ok=True)  # never read an earlier run's verdict
+    args = dbt_args(["source", "freshness"], target) + ["--output", str(output)]
     with _environment(settings.dbt_environment(target)):
         result = dbtRunner().invoke(args + (extra_args or []))
+    if result.exception is not None or not output.exists():
+        return FreshnessReport(problem=_first_line(result.exception or "dbt wrote no results"))
+    return freshness_in_sources_json(json.loads(output.read_text()))
+
+
+FRESHNESS_ARTIFACT = "sources.json"
+
+
+def freshness_in_sources_json(artifact: dict) -> FreshnessReport:
+    """The report of one `dbt source freshness`, from its sources.json (the artifact of
+    an in-process run or of a dbt process, e.g. Dagster's)."""
     report = FreshnessReport()
-    if result.exception is not None:
-        report.problem = _first_line(result.exception)
-        return report
-    for node_result in getattr(result.result, "results", None) or []:
-        if not hasattr(node_result, "max_loaded_at"):  # a query that failed
-            name = f"{node_result.node.source_name}.{node_result.node.name}"
-            report.problem = report.problem or f"{name}: {_first_line(node_result.message)}"
+    for result in artifact.get("results", []):
+        source = ".".join(result["unique_id"].split(".")[-2:])  # source_name.table_name
+        if "max_loaded_at" not in result:  # its query failed
+            problem = f"{source}: {_first_line(result.get('error'))}"
+            report.problem = report.problem or problem
             continue
-        node = node_result.node
+        criteria = result.get("criteria") or {}
+        never_loaded = result["max_loaded_at"].startswith("0001-")  # dbt's max() of nothing
         report.sources.append(
             SourceFreshness(
-                source=f"{node.source_name}.{node.name}",
-                status=str(node_result.status),
-                # dbt reads "never loaded" (max() of nothing) as the year 1
-                age_seconds=None if node_result.max_loaded_at.year == 1 else float(node_result.age),
-                warn_after_hours=_threshold_hours(node.freshness.warn_after),
-                error_after_hours=_threshold_hours(node.freshness.error_after),
+                source=source,
+                status=result["status"],
+                age_seconds=None if never_loaded else float(result["max_loaded_at_time_ago_in_s"]),
+                warn_after_hours=_threshold_hours(criteria.get("warn_after")),
+                error_after_hours=_threshold_hours(criteria.get("error_after")),
             )
         )
     report.sources.sort(key=lambda source: source.source)
     return report
 
 
-def _threshold_hours(threshold) -> float | None:
-    if not threshold:
+_HOURS_PER = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
+
+
+def _threshold_hours(threshold: dict | None) -> float | None:
+    if not threshold or threshold.get("count") is None:
         return None
-    seconds = dt.timedelta(**{threshold.period.plural(): threshold.count}).total_seconds()
-    return seconds / 3600
+    return threshold["count"] * _HOURS_PER[threshold["period"]]
 
 
 def _age(seconds: float) -> str:

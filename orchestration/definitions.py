@@ -25,6 +25,7 @@ from dagster_dbt import build_dbt_asset_selection
 from ingest import settings
 
 from .assets import DLT_LOADS_SPEC, INBOXES, dbt_models, ingest_assets
+from .checks import raw_freshness_checks
 from .manifest import prepared_manifest
 from .resources import Warehouse, dbt_resource
 from .schedules import attention_schedule
@@ -46,10 +47,15 @@ def build_definitions(target: str) -> Definitions:
     rates, marketplace_files, web_shop_events = ingest_assets(target)
     manifest_path = prepared_manifest(target)
     models = dbt_models(target, manifest_path)
+    manifest = json.loads(manifest_path.read_text())
+    ingested = {
+        key for assets in (rates, marketplace_files, web_shop_events) for key in assets.keys
+    }
+    freshness = raw_freshness_checks(manifest, ingested)
     assets = [*INBOXES, DLT_LOADS_SPEC, rates, marketplace_files, web_shop_events, models]
     resources = {"warehouse": Warehouse(target=target), "dbt": dbt_resource(target)}
     graph = Definitions(assets=assets, resources=resources).resolve_asset_graph()
-    tests_parents = dbt_tests_parents(json.loads(manifest_path.read_text()))
+    tests_parents = dbt_tests_parents(manifest)
 
     def job(name: str, description: str, selection):
         return define_asset_job(
@@ -95,6 +101,7 @@ def build_definitions(target: str) -> Definitions:
     )
     return Definitions(
         assets=assets,
+        asset_checks=[freshness],
         jobs=[everything, marketplace, events, attention],
         schedules=[attention_schedule(attention)],
         sensors=[marketplace_inbox_sensor(marketplace)],
