@@ -34,8 +34,8 @@ ui: $(STAMP)  ## the Dagster UI (assets, jobs, schedule, sensor) on 127.0.0.1:UI
 test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite (PostgreSQL tests skip if no server)
 	$(BIN)/pytest
 
-test-fast: $(STAMP)  ## inner loop: everything but the fault suite (tests/reliability), no lint
-	$(BIN)/pytest -m "not reliability"
+test-fast: $(STAMP)  ## inner loop: everything but the fault suite and the UI test, no lint
+	$(BIN)/pytest -m "not reliability and not ui"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -72,12 +72,21 @@ class RawTableTranslator(DagsterDltTranslator):
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
-    """dbt sources are the raw tables dlt writes: the same keys, so they connect."""
+    """dbt sources are the raw tables dlt writes: the same keys, so they connect; each
+    model is in the group of its layer."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return raw_key(dbt_resource_props["identifier"] or dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """A group per layer (staging, intermediate, marts), seeds and snapshots: the UI's
+        lineage reads inbox -> raw -> staging -> intermediate -> marts."""
+        kind = dbt_resource_props["resource_type"]
+        if kind in ("seed", "snapshot"):
+            return f"{kind}s"
+        return dbt_resource_props["fqn"][1]  # the folder under models/
 
 
 def ingest_assets(target: str) -> list:
