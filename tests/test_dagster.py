@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,6 +276,36 @@ def test_two_runs_of_one_warehouse_run_one_after_the_other(loaded, tmp_path):
     assert not errors, errors
     (first_start, first_end), (second_start, second_end) = sorted(runs)
     assert first_end <= second_start
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from orchestration.lock import writer_lock
+with writer_lock("duckdb", "run"):  # what `warehouse run` holds while it writes
+    print("held", flush=True)
+    time.sleep(float(sys.argv[1]))
+    print(time.time(), flush=True)
+"""
+
+
+def test_a_dagster_run_waits_for_a_cli_run_holding_the_warehouse(tmp_path):
+    """The writer lock of the CLI, held by another process: the Dagster run's steps
+    start only once that process has let it go."""
+    with duckdb_env(tmp_path):
+        (rates, *_), resources = _rates_assets(build_definitions("duckdb"))
+        job = define_asset_job("rates_only", selection=[rates])
+        small = Definitions(assets=[rates], jobs=[job], resources=resources)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_THE_LOCK, "5"], stdout=subprocess.PIPE, text=True
+        )
+        assert holder.stdout.readline().strip() == "held"
+        instance = DagsterInstance.ephemeral()
+        result = small.resolve_job_def("rates_only").execute_in_process(instance=instance)
+        released_at = float(holder.stdout.readline())
+        holder.wait(timeout=30)
+    assert result.success
+    step_start, _ = _step_window(instance, result.run_id)
+    assert step_start >= released_at
 
 
 def _rates_assets(defs: Definitions):
