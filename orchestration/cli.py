@@ -73,6 +73,8 @@ def _run_command(args: argparse.Namespace) -> int:
         return _doctor(args)
     if args.command == "docs":
         return _docs(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "demo" and args.target == "duckdb":
         # its own file, so a user's own runs never mix with the sample data
         os.environ["WAREHOUSE_DUCKDB"] = str(settings.demo_duckdb_path())
@@ -122,6 +124,20 @@ def _doctor(args: argparse.Namespace) -> int:
     problems = sum(finding.status == PROBLEM for finding in findings)
     print(f"  {problems} problem(s) found" if problems else "  everything a run needs is there")
     return EXIT_FAILED if problems else EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .export import export_marts
+
+    # under the writer lock: never half a build's marts, and DuckDB admits no reader
+    # beside a writing process
+    with writer_lock(args.target, "export", wait_seconds=args.wait):
+        report = export_marts(args.target, Path(args.out))
+    for line in report.lines():
+        print(f"  {line}")
+    return EXIT_OK
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -214,6 +230,7 @@ def _parser() -> argparse.ArgumentParser:
         ("doctor", "check the connection, schemas, lock, inboxes and folders; change nothing"),
         ("demo", "generate sample files and run the whole pipeline"),
         ("docs", "generate dbt's documentation site of the built warehouse (--serve to browse)"),
+        ("export", "write every mart as Parquet, partitioned by country, with a manifest"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         if name == "generate-events":
@@ -249,6 +266,23 @@ def _parser() -> argparse.ArgumentParser:
                 "--events",
                 help="folder or bucket URL of web-shop event files (*.jsonl, *.jsonl.gz) "
                 "(default: $WAREHOUSE_EVENTS, if set)",
+            )
+        if name == "export":
+            command.add_argument(
+                "--format", choices=["parquet"], default="parquet", help="file format"
+            )
+            command.add_argument(
+                "--out",
+                default=str(settings.PROJECT_ROOT / "data" / "export"),
+                metavar="DIR",
+                help="folder of the export, replaced whole (default: data/export)",
+            )
+            command.add_argument(
+                "--wait",
+                type=_seconds,
+                default=0,
+                metavar="SECONDS",
+                help="if a run is writing the warehouse, wait up to SECONDS for it to finish",
             )
         if name == "demo":
             command.add_argument(

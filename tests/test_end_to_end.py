@@ -16,6 +16,7 @@ from conftest import WAREHOUSES, execute, query
 from reference import Expected, same_usd
 
 from ingest.pipeline import ingest_marketplace_files
+from orchestration.cli import main as cli_main
 from orchestration.dbt_build import BuildReport, dbt_build, source_freshness, target_path
 from orchestration.errors import EXIT_OK
 from orchestration.jobs import RunSummary
@@ -316,3 +317,44 @@ def test_a_stale_source_is_one_line_in_the_summary_and_keeps_the_exit_code(built
     stale_here = [s for s in as_json["stale"] if not s["source"].startswith("ecb.")]
     assert [s["status"] for s in stale_here] == ["warn"] * 3
     assert all(s["error_after_hours"] == 100 for s in stale_here)
+
+
+def test_the_export_holds_every_mart_partitioned_by_country(built_warehouse, tmp_path):
+    """`warehouse export`: every mart as Parquet; sku_sales per country folder, with
+    the GMV the independent model computes; the manifest's counts are the files'."""
+    import pyarrow.dataset as pa_dataset
+
+    target, expected, _ = built_warehouse
+    out = tmp_path / "export"
+    assert cli_main(["export", "--target", target, "--out", str(out)]) == EXIT_OK
+    manifest = json.loads((out / "manifest.json").read_text())
+
+    marts = query(
+        target, "select table_name from information_schema.tables where table_schema = 'marts'"
+    )
+    assert sorted(mart["name"] for mart in manifest["marts"]) == sorted(name for (name,) in marts)
+    for mart in manifest["marts"]:
+        files = pa_dataset.dataset(out / mart["name"], format="parquet", partitioning="hive")
+        ((rows,),) = query(target, f"select count(*) from marts.{mart['name']}")  # noqa: S608
+        assert mart["rows"] == files.count_rows() == rows, mart["name"]
+
+    sku_sales = next(mart for mart in manifest["marts"] if mart["name"] == "sku_sales")
+    assert sku_sales["partitioned_by"] == "country_code"
+    gmv_per_country = {}
+    for item in sku_sales["files"]:
+        country = Path(item["path"]).parent.name.removeprefix("country_code=")
+        table = pa_dataset.dataset(out / item["path"], format="parquet").to_table()
+        assert table.num_rows == item["rows"]
+        gmv = sum(Decimal(str(value)) for value in table.column("gmv").to_pylist())
+        gmv_per_country[country] = gmv_per_country.get(country, 0) + gmv
+    by_model = expected.sku_sales().groupby("country_code")["gmv"].sum().to_dict()
+    assert gmv_per_country == by_model
+
+    # again: replaced whole, nothing left of the first export beside it
+    assert cli_main(["export", "--target", target, "--out", str(out)]) == EXIT_OK
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["export"]
+    # a folder that is not an export is never replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert cli_main(["export", "--target", target, "--out", str(tmp_path / "mine")]) != EXIT_OK
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
