@@ -250,11 +250,16 @@ def demo(target: str, inbox: str | None = None) -> RunSummary:
     shutil.rmtree(events_inbox, ignore_errors=True)
     # a week up to now, so the trailing 4 hours (`warehouse attention`) are busy; events
     # dated today find no exchange rate in the bundled ECB rates, and the summary says so
-    config = EventConfig.ending_at(dt.datetime.now(dt.UTC), days=7, customers=2_000)
+    config = EventConfig.ending_at(utc_now(), days=7, customers=2_000)
     write_events(config, events_inbox, progress=False)
     ingest_events(str(events_inbox), target, summary)
     build(target, summary)
     return summary
+
+
+def utc_now() -> dt.datetime:
+    """The demo's clock (a function, so a test can stop it at an hour of its choosing)."""
+    return dt.datetime.now(dt.UTC)
 
 
 def forget_warehouse() -> None:
