@@ -39,6 +39,7 @@ from .files import (
     to_record,
 )
 from .progress import ProgressLine, printable
+from .roles import login_for
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,9 @@ class IngestReport:
         return lines
 
 
-def make_pipeline(target: str, name: str = "marketplace") -> dlt.Pipeline:
-    """A dlt pipeline writing to the `raw` dataset of the configured warehouse."""
+def make_pipeline(target: str, name: str = "marketplace", role: str = "loader") -> dlt.Pipeline:
+    """A dlt pipeline writing to the `raw` dataset of the configured warehouse (on
+    PostgreSQL as `role` where setup-roles created it: readers of marts pass reporter)."""
     if target == "duckdb":
         path = settings.duckdb_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +117,7 @@ def make_pipeline(target: str, name: str = "marketplace") -> dlt.Pipeline:
         }
         destination = dlt.destinations.duckdb(credentials=credentials)
     elif target == "postgres":
-        destination = dlt.destinations.postgres(credentials=_postgres_credentials())
+        destination = dlt.destinations.postgres(credentials=_postgres_credentials(role))
     else:
         raise ValueError(f"unknown target {target!r}; use one of {settings.TARGETS}")
     return dlt.pipeline(
@@ -126,8 +128,8 @@ def make_pipeline(target: str, name: str = "marketplace") -> dlt.Pipeline:
     )
 
 
-def _postgres_credentials() -> PostgresCredentials:
-    pg = settings.postgres_settings()
+def _postgres_credentials(role: str) -> PostgresCredentials:
+    pg = login_for(role)
     credentials = PostgresCredentials()
     credentials.host, credentials.port = pg.host, pg.port
     # an empty password is a real value under trust or peer authentication

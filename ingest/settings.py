@@ -1,7 +1,9 @@
 """Where the warehouse lives, read from the environment (never from literals or logs).
 
 DuckDB: `WAREHOUSE_DUCKDB` (default `data/warehouse.duckdb` under the project).
-PostgreSQL: the standard libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+PostgreSQL: the standard libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE;
+the roles of `warehouse setup-roles` (loader, transformer, reporter) are named by
+`WAREHOUSE_<ROLE>_ROLE` and log in with `WAREHOUSE_<ROLE>_PASSWORD`.
 Loading: `WAREHOUSE_DUCKDB_MEMORY_LIMIT` (DuckDB's memory_limit while loading raw,
 default 512MB) and `WAREHOUSE_LOAD_WORKERS` (parallel dlt load jobs).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,14 +90,49 @@ def load_workers() -> int | None:
     return int(configured)
 
 
-def postgres_settings() -> PostgresSettings:
+def postgres_settings(role: str | None = None) -> PostgresSettings:
+    """PGUSER's login, or with `role` (one of ROLES) that role's name and password."""
+    user = os.environ.get("PGUSER", "postgres")
+    password = os.environ.get("PGPASSWORD", "")
+    if role is not None:
+        user, password = role_name(role), role_password(role)
     return PostgresSettings(
         host=os.environ.get("PGHOST", "127.0.0.1"),
         port=_port(os.environ.get("PGPORT", "5432")),
-        user=os.environ.get("PGUSER", "postgres"),
-        password=os.environ.get("PGPASSWORD", ""),
+        user=user,
+        password=password,
         database=os.environ.get("PGDATABASE", "warehouse"),
     )
+
+
+# What each part of the warehouse logs in as on PostgreSQL (`warehouse setup-roles`):
+# the ingest writes raw, dbt reads raw and writes its schemas, BI reads the marts.
+ROLES = ("loader", "transformer", "reporter")
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def role_name(role: str) -> str:
+    """The PostgreSQL role playing `role`: `WAREHOUSE_<ROLE>_ROLE`, default `role` itself."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {ROLES}")
+    variable = f"WAREHOUSE_{role.upper()}_ROLE"
+    name = os.environ.get(variable, role)
+    if not _ROLE_NAME.fullmatch(name):
+        raise SettingError(
+            f"{variable} must be a lower-case PostgreSQL name (letters, digits, _), not {name!r}",
+            f"set {variable} to e.g. {role}, or unset it",
+        )
+    return name
+
+
+def role_password(role: str) -> str:
+    """`WAREHOUSE_<ROLE>_PASSWORD`; empty where pg_hba.conf trusts or peers the login."""
+    return os.environ.get(f"WAREHOUSE_{role.upper()}_PASSWORD", "")
+
+
+def roles_wanted() -> bool:
+    """`WAREHOUSE_ROLES=off` keeps every part on PGUSER even where the roles exist."""
+    return os.environ.get("WAREHOUSE_ROLES", "auto").lower() not in ("off", "0", "no", "false")
 
 
 def _port(text: str) -> int:
@@ -110,8 +148,19 @@ def describe_warehouse(target: str) -> str:
     """Where the warehouse is, for people (never the password)."""
     if target == "duckdb":
         return f"DuckDB file {duckdb_path()}"
+    from .roles import existing_roles
+
     pg = postgres_settings()
-    return f"PostgreSQL database {pg.database} on {pg.host}:{pg.port} (user {pg.user})"
+    try:
+        roles = existing_roles()
+    except Exception:  # noqa: BLE001 - a description never fails; the connection error shows elsewhere
+        roles = set()
+    parts = {"loader": "ingest", "transformer": "dbt", "reporter": "readers"}
+    logins = ", ".join(f"{parts[role]} as {role_name(role)}" for role in ROLES if role in roles)
+    return (
+        f"PostgreSQL database {pg.database} on {pg.host}:{pg.port} "
+        f"(user {pg.user}{'; ' + logins if logins else ''})"
+    )
 
 
 def warehouse_identity(target: str) -> str:
@@ -138,9 +187,13 @@ def dbt_log_dir() -> Path:
 
 def dbt_environment(target: str) -> dict[str, str]:
     """Environment for dbt: the profile reads these with env_var()."""
-    env = {"WAREHOUSE_DUCKDB": str(duckdb_path())}
+    env = {"WAREHOUSE_DUCKDB": str(duckdb_path()), "WAREHOUSE_REPORTER_GRANTEE": ""}
     if target == "postgres":
-        pg = postgres_settings()
+        from .roles import existing_roles
+
+        roles = existing_roles()
+        # dbt builds as transformer, and grants the marts it builds to reporter
+        pg = postgres_settings("transformer" if "transformer" in roles else None)
         env |= {
             "PGHOST": pg.host,
             "PGPORT": str(pg.port),
@@ -148,5 +201,6 @@ def dbt_environment(target: str) -> dict[str, str]:
             "PGDATABASE": pg.database,
             # DBT_ENV_SECRET_ values are scrubbed from dbt's logs
             "DBT_ENV_SECRET_PGPASSWORD": pg.password,
+            "WAREHOUSE_REPORTER_GRANTEE": role_name("reporter") if "reporter" in roles else "",
         }
     return env

@@ -118,12 +118,9 @@ def _connect(target: str):
         import duckdb
 
         return duckdb.connect(str(settings.duckdb_path()), read_only=True)
-    import psycopg2
+    from .postgres import connect
 
-    pg = settings.postgres_settings()
-    return psycopg2.connect(
-        host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=pg.database
-    )
+    return connect(application_name="warehouse attention", role="reporter")
 
 
 def _fetch(connection, target: str, relation: str, top: int) -> list:

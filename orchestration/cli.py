@@ -38,6 +38,8 @@ rest loaded), 4 another run is writing the warehouse (see --wait).
 
 
 WRITING_COMMANDS = ("ingest", "build", "run", "demo")
+# commands that take the writer lock too, without a run summary
+LOCKING_COMMANDS = ("export", "setup-roles")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +77,8 @@ def _run_command(args: argparse.Namespace) -> int:
         return _docs(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "setup-roles":
+        return _setup_roles(args)
     if args.command == "demo" and args.target == "duckdb":
         # its own file, so a user's own runs never mix with the sample data
         os.environ["WAREHOUSE_DUCKDB"] = str(settings.demo_duckdb_path())
@@ -136,6 +140,19 @@ def _export(args: argparse.Namespace) -> int:
     with writer_lock(args.target, "export", wait_seconds=args.wait):
         report = export_marts(args.target, Path(args.out))
     for line in report.lines():
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def _setup_roles(args: argparse.Namespace) -> int:
+    from .roles import setup_roles
+    from .setup_warehouse import init_warehouse
+
+    lines = init_warehouse(args.target) if args.target == "postgres" else []
+    # ownership moves table by table: not while a run writes them
+    with writer_lock(args.target, "setup-roles", wait_seconds=args.wait):
+        lines += setup_roles(args.target)
+    for line in lines:
         print(f"  {line}")
     return EXIT_OK
 
@@ -231,6 +248,7 @@ def _parser() -> argparse.ArgumentParser:
         ("demo", "generate sample files and run the whole pipeline"),
         ("docs", "generate dbt's documentation site of the built warehouse (--serve to browse)"),
         ("export", "write every mart as Parquet, partitioned by country, with a manifest"),
+        ("setup-roles", "PostgreSQL roles loader, transformer and reporter, with their grants"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         if name == "generate-events":
@@ -249,6 +267,14 @@ def _parser() -> argparse.ArgumentParser:
                 metavar="SECONDS",
                 help="if another run is writing the warehouse, wait up to SECONDS for it "
                 "(default: exit with code 4 at once)",
+            )
+        elif name in LOCKING_COMMANDS:
+            command.add_argument(
+                "--wait",
+                type=_seconds,
+                default=0,
+                metavar="SECONDS",
+                help="if a run is writing the warehouse, wait up to SECONDS for it to finish",
             )
         command.add_argument(
             "--target",
@@ -276,13 +302,6 @@ def _parser() -> argparse.ArgumentParser:
                 default=str(settings.PROJECT_ROOT / "data" / "export"),
                 metavar="DIR",
                 help="folder of the export, replaced whole (default: data/export)",
-            )
-            command.add_argument(
-                "--wait",
-                type=_seconds,
-                default=0,
-                metavar="SECONDS",
-                help="if a run is writing the warehouse, wait up to SECONDS for it to finish",
             )
         if name == "demo":
             command.add_argument(

@@ -289,7 +289,7 @@ def _postgres_reader() -> Iterator[_PostgresReader]:
 
     with (
         tempfile.TemporaryDirectory(prefix="warehouse-export-") as spool,
-        closing(connect(application_name="warehouse export")) as connection,
+        closing(connect(application_name="warehouse export", role="reporter")) as connection,
     ):
         connection.set_session(readonly=True)
         yield _PostgresReader(connection, Path(spool))

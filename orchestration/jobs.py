@@ -198,7 +198,7 @@ def build(
 
 
 def count_missing_rates(target: str) -> MissingRates:
-    with make_pipeline(target).sql_client() as client:
+    with make_pipeline(target, role="reporter").sql_client() as client:
         rows = client.execute_sql(
             "select currency_code, count(*) from marts.fx_missing_rates "
             "group by currency_code order by currency_code"
@@ -213,7 +213,7 @@ def count_rejected_rows(target: str, since: dt.datetime) -> list[RejectedRows]:
     """Rows each quality mart lists, staged since `since` and in all."""
     since_literal = since.strftime("%Y-%m-%d %H:%M:%S.%f")  # formatted here, not data
     counts = []
-    with make_pipeline(target).sql_client() as client:
+    with make_pipeline(target, role="reporter").sql_client() as client:
         for mart in REJECTED_WHAT:  # constants, not data
             rows = client.execute_sql(
                 "select count(*), "  # noqa: S608
