@@ -115,9 +115,9 @@ def _naive_utc(moment: dt.datetime) -> dt.datetime:
 
 def _connect(target: str):
     if target == "duckdb":
-        import duckdb
+        from .read_marts import open_duckdb_read_only
 
-        return duckdb.connect(str(settings.duckdb_path()), read_only=True)
+        return open_duckdb_read_only(settings.duckdb_path())
     from .postgres import connect
 
     return connect(application_name="warehouse attention", role="reporter")

@@ -27,6 +27,7 @@ import pyarrow.parquet as pa_parquet
 from ingest import settings
 
 from .errors import UserError
+from .read_marts import marts_connection, open_duckdb_read_only
 
 MARTS_SCHEMA = "marts"
 PARTITION_COLUMN = "country_code"
@@ -186,18 +187,7 @@ class _DuckDbReader:
 
 
 def _duckdb_reader() -> Iterator[_DuckDbReader]:
-    import duckdb
-
-    path = settings.duckdb_path()
-    if not path.exists():
-        raise UserError(f"no DuckDB warehouse at {path}", "run `warehouse run` first")
-    try:
-        connection = duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        # this process has the file open already (a build ran in it: Dagster, tests);
-        # DuckDB then shares that instance, as it was opened
-        connection = duckdb.connect(str(path))
-    with closing(connection):
+    with closing(open_duckdb_read_only(settings.duckdb_path())) as connection:
         yield _DuckDbReader(connection)
 
 
@@ -285,13 +275,10 @@ class _PostgresReader:
 
 
 def _postgres_reader() -> Iterator[_PostgresReader]:
-    from .postgres import connect
-
     with (
         tempfile.TemporaryDirectory(prefix="warehouse-export-") as spool,
-        closing(connect(application_name="warehouse export", role="reporter")) as connection,
+        marts_connection("postgres", "warehouse export") as connection,
     ):
-        connection.set_session(readonly=True)
         yield _PostgresReader(connection, Path(spool))
 
 

@@ -82,9 +82,7 @@ def _ensure_role(cursor, role: str) -> str:
     if password:
         verifier = encrypt_password(password, name, cursor.connection, "scram-sha-256")
         cursor.execute(
-            sql.SQL("alter role {} password {}").format(
-                sql.Identifier(name), sql.Literal(verifier)
-            )
+            sql.SQL("alter role {} password {}").format(sql.Identifier(name), sql.Literal(verifier))
         )
         how = f"password from {variable}"
     else:
