@@ -630,8 +630,14 @@ def test_attention_without_marts_says_so_in_a_line(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("WAREHOUSE_DUCKDB", str(empty))
     assert cli_main(["attention", *as_of]) == 1
     errors = capsys.readouterr().err.splitlines()
-    assert [line.split(":")[0] for line in errors] == ["error", "  run `warehouse build` first"] * 2
-    assert all("cannot read the attention marts" in line for line in errors[::2])
+    assert [line.split(":")[0] for line in errors] == [
+        "error",
+        "  run `warehouse run` first",
+        "error",
+        "  run `warehouse build` first",
+    ]
+    assert "no DuckDB warehouse at" in errors[0]
+    assert "cannot read the attention marts" in errors[2]
 
 
 # --------------------------------------------------------------------------- full refresh
