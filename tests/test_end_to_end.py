@@ -358,3 +358,148 @@ def test_the_export_holds_every_mart_partitioned_by_country(built_warehouse, tmp
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     assert cli_main(["export", "--target", target, "--out", str(tmp_path / "mine")]) != EXIT_OK
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+# ------------------------------------------------------------------ finance marts
+# Recomputed here from the independent model's sku_sales with pandas and numpy:
+# calendar months by pandas periods, the trend by numpy.polyfit.
+
+FINANCE_MONTHLY = (
+    "select marketplace_code, country_code, month_start, sales_rows, currency_code, gmv, "
+    "gmv_usd, units_sold, gmv_previous_month, gmv_usd_previous_month, gmv_mom_change, "
+    "gmv_usd_mom_change, gmv_last_year, gmv_usd_last_year, gmv_yoy_change, gmv_usd_yoy_change "
+    "from marts.finance_monthly_gmv"
+)
+FINANCE_PROJECTION = (
+    "select marketplace_code, country_code, projected_month, months_ahead, last_sales_month, "
+    "currency_code, projected_gmv, projected_gmv_usd, projection_method, fitted_months, "
+    "fitted_months_usd from marts.finance_gmv_projection"
+)
+
+
+def _months_of_sales(sku_sales) -> dict[tuple, dict]:
+    """Per (marketplace, country, calendar month) from the first to the last month with
+    sales: rows, GMV (Decimal), USD (NaN when a row has no rate), units and currency."""
+    import pandas as pd
+
+    sales = sku_sales.assign(period=pd.PeriodIndex(sku_sales["report_date"], freq="M"))
+    months = {}
+    for (marketplace, country), series in sales.groupby(["marketplace_code", "country_code"]):
+        currencies = set(series["currency_code"])
+        for period in pd.period_range(series["period"].min(), series["period"].max(), freq="M"):
+            rows = series[series["period"] == period]
+            month_currencies = set(rows["currency_code"]) or currencies
+            single = len(month_currencies) == 1
+            months[(marketplace, country, period)] = {
+                "rows": len(rows),
+                "currency": next(iter(month_currencies)) if single else None,
+                "gmv": sum(rows["gmv"], Decimal(0)) if single else None,
+                "usd": float(rows["gmv_usd"].sum(skipna=False)) if len(rows) else 0.0,
+                "units": int(rows["units_sold"].sum()),
+            }
+    return months
+
+
+def _change(current, earlier):
+    import math
+
+    if current is None or earlier is None or math.isnan(current) or math.isnan(earlier):
+        return None
+    return (current - earlier) / earlier if earlier > 0 else None
+
+
+def _same(actual, expected: float | None, tolerance: float) -> bool:
+    import math
+
+    if expected is None or math.isnan(expected):
+        return actual is None
+    return actual is not None and abs(float(actual) - expected) <= tolerance
+
+
+def test_finance_monthly_gmv_has_every_calendar_month_and_its_mom_and_yoy(built_warehouse):
+    target, expected, _ = built_warehouse
+    months = _months_of_sales(expected.sku_sales())
+    rows = {(m, c, d): rest for m, c, d, *rest in query(target, FINANCE_MONTHLY)}
+
+    def key(marketplace, country, period):
+        return (marketplace, country, period.to_timestamp().date())
+
+    assert set(rows) == {key(*month) for month in months}
+    # the sample has years without sales between months with sales
+    assert sum(1 for month in months.values() if month["rows"] == 0) > 100
+    compared = {"mom": 0, "yoy": 0}
+    for (marketplace, country, period), month in months.items():
+        row = rows[key(marketplace, country, period)]
+        (sales_rows, currency, gmv, usd, units, previous_gmv, previous_usd,
+         mom, usd_mom, last_year_gmv, last_year_usd, yoy, usd_yoy) = row  # fmt: skip
+        assert (sales_rows, currency, units) == (month["rows"], month["currency"], month["units"])
+        assert gmv == month["gmv"], (marketplace, country, period)
+        assert _same(usd, month["usd"], 0.05), (marketplace, country, period, usd)
+        for lag, (earlier_gmv, earlier_usd, change, usd_change, name) in {
+            1: (previous_gmv, previous_usd, mom, usd_mom, "mom"),
+            12: (last_year_gmv, last_year_usd, yoy, usd_yoy, "yoy"),
+        }.items():
+            earlier = months.get((marketplace, country, period - lag))
+            if earlier is None:  # before the series' first month: nothing to compare with
+                assert (earlier_gmv, earlier_usd, change, usd_change) == (None,) * 4
+                continue
+            same_currency = earlier["currency"] == month["currency"]
+            assert earlier_gmv == (earlier["gmv"] if same_currency else None)
+            assert _same(earlier_usd, earlier["usd"], 0.05)
+            expected_change = _change(month["gmv"], earlier_gmv)
+            assert _same(change, None if expected_change is None else float(expected_change), 1e-5)
+            assert _same(usd_change, _change(month["usd"], earlier["usd"]), 1e-4)
+            compared[name] += change is not None
+    assert compared["mom"] >= 1 and compared["yoy"] >= 1
+
+
+def test_finance_gmv_projection_is_the_linear_trend_of_the_last_12_months(built_warehouse):
+    import math
+
+    import numpy as np
+
+    target, expected, _ = built_warehouse
+    months = _months_of_sales(expected.sku_sales())
+    rows = {(m, c, d): rest for m, c, d, *rest in query(target, FINANCE_PROJECTION)}
+
+    def trend(points: list[tuple[int, float]], ahead: int) -> float | None:
+        if not points:
+            return None
+        offsets, values = (np.array(side, dtype=float) for side in zip(*points, strict=True))
+        if len(points) == 1:
+            return max(values[0], 0.0)
+        slope, intercept = np.polyfit(offsets, values, 1)
+        return max(intercept + slope * ahead, 0.0)
+
+    series = {(m, c) for m, c, _ in months}
+    expected_rows = {}
+    for marketplace, country in series:
+        last = max(p for m, c, p in months if (m, c) == (marketplace, country))
+        window = {
+            offset: months[(marketplace, country, last + offset)]
+            for offset in range(-11, 1)
+            if (marketplace, country, last + offset) in months
+        }
+        currency = window[0]["currency"]
+        local = [(o, float(w["gmv"])) for o, w in window.items()
+                 if w["currency"] == currency and w["gmv"] is not None]  # fmt: skip
+        usd = [(o, w["usd"]) for o, w in window.items() if not math.isnan(w["usd"])]
+        for ahead in (1, 2, 3):
+            expected_rows[(marketplace, country, (last + ahead).to_timestamp().date())] = (
+                ahead, last.to_timestamp().date(), currency,
+                trend(local, ahead), trend(usd, ahead), len(local), len(usd),
+            )  # fmt: skip
+
+    assert set(rows) == set(expected_rows)
+    fitted_lines = 0
+    for key, (ahead, last, currency, gmv, usd, fitted, fitted_usd) in expected_rows.items():
+        (row_ahead, row_last, row_currency, row_gmv, row_usd, method, row_fitted,
+         row_fitted_usd) = rows[key]  # fmt: skip
+        assert (row_ahead, row_last, row_currency) == (ahead, last, currency)
+        assert method == "linear_trend"
+        assert (row_fitted, row_fitted_usd) == (fitted, fitted_usd), key
+        assert _same(row_gmv, gmv, max(0.01, abs(gmv or 0) * 1e-9)), (key, row_gmv, gmv)
+        assert _same(row_usd, usd, 0.05), (key, row_usd, usd)
+        fitted_lines += fitted >= 2 and gmv > 0
+    # some projection follows a real trend, not only flat single-month lines or zeros
+    assert fitted_lines >= 1
