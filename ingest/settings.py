@@ -74,6 +74,14 @@ def demo_duckdb_path() -> Path:
     return path.resolve()
 
 
+def report_path() -> Path:
+    """Where `warehouse report` (and the demo) write the HTML report: `WAREHOUSE_REPORT`,
+    default data/report.html under the project."""
+    configured = os.environ.get("WAREHOUSE_REPORT")
+    path = Path(configured) if configured else PROJECT_ROOT / "data" / "report.html"
+    return path.resolve()
+
+
 def duckdb_memory_limit() -> str:
     return os.environ.get("WAREHOUSE_DUCKDB_MEMORY_LIMIT", "512MB")
 

@@ -39,7 +39,7 @@ rest loaded), 4 another run is writing the warehouse (see --wait).
 
 WRITING_COMMANDS = ("ingest", "build", "run", "demo")
 # commands that take the writer lock too, without a run summary
-LOCKING_COMMANDS = ("export", "setup-roles")
+LOCKING_COMMANDS = ("export", "setup-roles", "report")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +79,8 @@ def _run_command(args: argparse.Namespace) -> int:
         return _export(args)
     if args.command == "setup-roles":
         return _setup_roles(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "demo" and args.target == "duckdb":
         # its own file, so a user's own runs never mix with the sample data
         os.environ["WAREHOUSE_DUCKDB"] = str(settings.demo_duckdb_path())
@@ -139,6 +141,19 @@ def _export(args: argparse.Namespace) -> int:
     # beside a writing process
     with writer_lock(args.target, "export", wait_seconds=args.wait):
         report = export_marts(args.target, Path(args.out))
+    for line in report.lines():
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report import write_report
+
+    # under the writer lock: DuckDB admits no reader beside a writing process
+    with writer_lock(args.target, "report", wait_seconds=args.wait):
+        report = write_report(args.target, Path(args.out))
     for line in report.lines():
         print(f"  {line}")
     return EXIT_OK
@@ -249,6 +264,7 @@ def _parser() -> argparse.ArgumentParser:
         ("docs", "generate dbt's documentation site of the built warehouse (--serve to browse)"),
         ("export", "write every mart as Parquet, partitioned by country, with a manifest"),
         ("setup-roles", "PostgreSQL roles loader, transformer and reporter, with their grants"),
+        ("report", "write one self-contained HTML page of charts from the marts"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         if name == "generate-events":
@@ -302,6 +318,13 @@ def _parser() -> argparse.ArgumentParser:
                 default=str(settings.PROJECT_ROOT / "data" / "export"),
                 metavar="DIR",
                 help="folder of the export, replaced whole (default: data/export)",
+            )
+        if name == "report":
+            command.add_argument(
+                "--out",
+                default=str(settings.report_path()),
+                metavar="FILE",
+                help="the HTML file to write (default: $WAREHOUSE_REPORT or data/report.html)",
             )
         if name == "demo":
             command.add_argument(

@@ -52,6 +52,7 @@ class RunSummary:
     missing_rates: MissingRates | None = None
     # reported only: a stale source never changes the exit code
     freshness: FreshnessReport | None = None
+    report: Path | None = None  # the HTML report the demo wrote
 
     @property
     def rejected_files(self) -> int:
@@ -111,6 +112,8 @@ class RunSummary:
             steps.append(f"warehouse build --target {self.target}   (builds the marts)")
         else:
             steps.append("query marts.sku_sales, marts.fact_sales or marts.shop_daily_metrics")
+        if self.report is not None:
+            steps.append(f"open the report {self.report}")
         return steps
 
     def as_dict(self) -> dict:
@@ -254,6 +257,10 @@ def demo(target: str, inbox: str | None = None) -> RunSummary:
     write_events(config, events_inbox, progress=False)
     ingest_events(str(events_inbox), target, summary)
     build(target, summary)
+    if summary.build is not None and summary.build.success:
+        from .report import write_report
+
+        summary.report = write_report(target, settings.report_path()).path
     return summary
 
 
