@@ -9,7 +9,7 @@ DOCS_PORT ?= 8080
 UI_PORT ?= 3000
 DAGSTER_HOME ?= $(CURDIR)/data/dagster
 
-.PHONY: demo docs ui test test-fast lint metadata format bench clean
+.PHONY: demo docs ui metrics test test-fast lint metadata format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ ui: $(STAMP)  ## the Dagster UI (assets, jobs, schedule, sensor) on 127.0.0.1:UI
 	mkdir -p $(DAGSTER_HOME)
 	cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(UI_PORT)
+
+metrics: $(STAMP) data/demo.duckdb  ## the semantic layer: mf validate-configs against the demo warehouse
+	cd dbt_project && WAREHOUSE_DUCKDB=../data/demo.duckdb ../$(BIN)/dbt parse --quiet --profiles-dir . --target duckdb
+	cd dbt_project && WAREHOUSE_DUCKDB=../data/demo.duckdb DBT_PROFILES_DIR=. ../$(BIN)/mf validate-configs
 
 test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite (PostgreSQL tests skip if no server)
 	$(BIN)/pytest
