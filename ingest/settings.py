@@ -51,6 +51,18 @@ def duckdb_path() -> Path:
     return path.resolve()
 
 
+def published_duckdb_path() -> Path:
+    """The read-only copy of the marts for BI and notebooks (`warehouse publish`):
+    `WAREHOUSE_PUBLISHED_DUCKDB`, default `<warehouse>_marts.duckdb` beside the
+    warehouse file. Not `marts.duckdb`: DuckDB names a file's catalog after it, and a
+    catalog `marts` makes `marts.sku_sales` ambiguous."""
+    configured = os.environ.get("WAREHOUSE_PUBLISHED_DUCKDB")
+    if configured:
+        return Path(configured).resolve()
+    warehouse = duckdb_path()
+    return warehouse.with_name(f"{warehouse.stem}_marts.duckdb")
+
+
 def marketplace_inbox() -> str:
     """The marketplace inbox (folder or bucket URL): `WAREHOUSE_INBOX`, default data/inbox."""
     return os.environ.get("WAREHOUSE_INBOX", str(PROJECT_ROOT / "data" / "inbox"))

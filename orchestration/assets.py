@@ -26,6 +26,7 @@ from ingest import events, exchange_rates, marketplace, settings
 from ingest.pipeline import IngestReport, ensure_raw_tables, make_pipeline
 
 from .dbt_build import dbt_environment, failures_in_run_results, target_path
+from .publish import publish_marts, withhold
 from .resources import Warehouse
 
 INBOX_MARKETPLACE = AssetKey(["inbox", "marketplace_files"])
@@ -186,10 +187,14 @@ def dbt_models(target: str, manifest_path) -> Any:
             yield from invocation.stream()
         if not invocation.is_successful():
             failures = failures_in_run_results(invocation.get_artifact("run_results.json"))
+            if warehouse.target == "duckdb":
+                context.log.warning(withhold("the build failed").line())
             raise Failure(
                 description="dbt build failed: " + "; ".join(failures or ["see the dbt log"]),
                 metadata={"failures": "\n".join(failures)},
                 allow_retries=False,
             )
+        if warehouse.target == "duckdb":  # as `warehouse build`: only tested marts reach BI
+            context.log.info(publish_marts(warehouse.target).line())
 
     return dbt_build_assets

@@ -28,6 +28,10 @@ ELT warehouse for marketplace sales files.
   warehouse init                          create the warehouse and its schemas
   warehouse doctor                        check connection, lock, inboxes; change nothing
   warehouse docs [--serve]                dbt's documentation site of the built warehouse
+  warehouse publish                       copy the marts to the read-only file BI opens
+  warehouse export --out DIR              every mart as Parquet, partitioned by country
+  warehouse report --out FILE             one HTML page of charts from the marts
+  warehouse setup-roles --target postgres roles loader, transformer and reporter
 
 Every command takes --target duckdb (default; file $WAREHOUSE_DUCKDB,
 default data/warehouse.duckdb)
@@ -39,7 +43,7 @@ rest loaded), 4 another run is writing the warehouse (see --wait).
 
 WRITING_COMMANDS = ("ingest", "build", "run", "demo")
 # commands that take the writer lock too, without a run summary
-LOCKING_COMMANDS = ("export", "setup-roles", "report")
+LOCKING_COMMANDS = ("export", "setup-roles", "report", "publish")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +81,8 @@ def _run_command(args: argparse.Namespace) -> int:
         return _docs(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "publish":
+        return _publish(args)
     if args.command == "setup-roles":
         return _setup_roles(args)
     if args.command == "report":
@@ -143,6 +149,17 @@ def _export(args: argparse.Namespace) -> int:
         report = export_marts(args.target, Path(args.out))
     for line in report.lines():
         print(f"  {line}")
+    return EXIT_OK
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from .publish import publish_marts, require_duckdb
+
+    require_duckdb(args.target)
+    # under the writer lock: never half a build's marts (a green build publishes itself)
+    with writer_lock(args.target, "publish", wait_seconds=args.wait):
+        report = publish_marts(args.target, args.storage_version)
+    print(f"  {report.line()}")
     return EXIT_OK
 
 
@@ -263,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
         ("demo", "generate sample files and run the whole pipeline"),
         ("docs", "generate dbt's documentation site of the built warehouse (--serve to browse)"),
         ("export", "write every mart as Parquet, partitioned by country, with a manifest"),
+        ("publish", "copy the marts to the read-only DuckDB file BI tools open"),
         ("setup-roles", "PostgreSQL roles loader, transformer and reporter, with their grants"),
         ("report", "write one self-contained HTML page of charts from the marts"),
     ):
@@ -318,6 +336,14 @@ def _parser() -> argparse.ArgumentParser:
                 default=str(settings.PROJECT_ROOT / "data" / "export"),
                 metavar="DIR",
                 help="folder of the export, replaced whole (default: data/export)",
+            )
+        if name == "publish":
+            command.add_argument(
+                "--storage-version",
+                default=None,
+                metavar="VERSION",
+                help="oldest DuckDB release that must read the file, e.g. v1.0.0 "
+                "(default: $WAREHOUSE_PUBLISH_STORAGE_VERSION, else this DuckDB's own)",
             )
         if name == "report":
             command.add_argument(

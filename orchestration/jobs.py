@@ -24,6 +24,7 @@ from ingest.pipeline import (
 
 from .dbt_build import BuildReport, FreshnessReport, dbt_build, source_freshness
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
+from .publish import PublishReport, publish_marts, withhold
 
 
 @dataclass
@@ -53,6 +54,7 @@ class RunSummary:
     # reported only: a stale source never changes the exit code
     freshness: FreshnessReport | None = None
     report: Path | None = None  # the HTML report the demo wrote
+    publish: PublishReport | None = None  # DuckDB: the marts' copy BI reads
 
     @property
     def rejected_files(self) -> int:
@@ -88,6 +90,8 @@ class RunSummary:
             )
         if self.freshness is not None:
             lines += [f"  {line}" for line in self.freshness.lines()]
+        if self.publish is not None:
+            lines.append(f"  {self.publish.line()}")
         lines.append(f"  warehouse: {settings.describe_warehouse(self.target)}")
         lines += [f"  next: {step}" for step in self.next_steps()]
         return lines
@@ -154,6 +158,7 @@ class RunSummary:
                 "currencies": self.missing_rates.currencies,
             },
             "source_freshness": None if self.freshness is None else self.freshness.as_dict(),
+            "published": None if self.publish is None else self.publish.as_dict(),
         }
 
 
@@ -198,6 +203,10 @@ def build(
         summary.rejected_rows = count_rejected_rows(target, started)
         summary.missing_rates = count_missing_rates(target)
         summary.freshness = source_freshness(target)
+    if target == "duckdb":  # only marts whose tests all passed reach BI's file
+        summary.publish = (
+            publish_marts(target) if summary.build.success else withhold("the build failed")
+        )
 
 
 def count_missing_rates(target: str) -> MissingRates:

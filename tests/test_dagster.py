@@ -25,6 +25,7 @@ from dagster import (
     define_asset_job,
 )
 
+from ingest import settings
 from orchestration.checks import CHECK_NAME as FRESHNESS_CHECK
 from orchestration.cli import main as cli_main
 from orchestration.dbt_build import source_freshness, target_path
@@ -207,9 +208,12 @@ def test_a_failed_dbt_test_fails_the_run_and_names_the_test(tmp_path, monkeypatc
     with duckdb_env(tmp_path):
         job = build_definitions("duckdb").resolve_job_def("marketplace_files")
         assert job.execute_in_process(instance=DagsterInstance.ephemeral()).success
+        published = settings.published_duckdb_path()
+        good = published.read_bytes()  # the green run published the tested marts
         # an incremental mart broken behind dbt's back: its grain test must catch it
         execute("duckdb", "insert into marts.sku_sales select * from marts.sku_sales")
         result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        assert published.read_bytes() == good  # BI keeps the last tested marts
 
     assert not result.success
     (failure,) = result.get_step_failure_events()
