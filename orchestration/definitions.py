@@ -38,8 +38,10 @@ WAREHOUSE_TAG = "warehouse"
 # dbt nodes each job builds (dbt's selection syntax), besides what its ingest lands:
 # what depends on its sources and everything those read (`@`), so a job works on a
 # warehouse where nothing was built yet (a model it reads may be missing there)
-MARKETPLACE_MODELS = "@source:marketplace"
-EVENT_MODELS = "@source:web_shop"
+# Every seed too (five small tables): dbt picks a seed's relationship test to another
+# seed as soon as that other one is built, so both must be there.
+MARKETPLACE_MODELS = "@source:marketplace resource_type:seed"
+EVENT_MODELS = "@source:web_shop resource_type:seed"
 ATTENTION_MODELS = "+marts.attention"
 
 
