@@ -138,29 +138,29 @@ def _doctor(args: argparse.Namespace) -> int:
     return EXIT_FAILED if problems else EXIT_OK
 
 
+def _under_lock(args: argparse.Namespace, work) -> int:
+    """Run `work()` (returning lines to print) under the writer lock: never half a
+    build's marts, and DuckDB admits no reader beside a writing process."""
+    with writer_lock(args.target, args.command, wait_seconds=args.wait):
+        lines = work()
+    for line in lines:
+        print(f"  {line}")
+    return EXIT_OK
+
+
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .export import export_marts
 
-    # under the writer lock: never half a build's marts, and DuckDB admits no reader
-    # beside a writing process
-    with writer_lock(args.target, "export", wait_seconds=args.wait):
-        report = export_marts(args.target, Path(args.out))
-    for line in report.lines():
-        print(f"  {line}")
-    return EXIT_OK
+    return _under_lock(args, lambda: export_marts(args.target, Path(args.out)).lines())
 
 
 def _publish(args: argparse.Namespace) -> int:
     from .publish import publish_marts, require_duckdb
 
-    require_duckdb(args.target)
-    # under the writer lock: never half a build's marts (a green build publishes itself)
-    with writer_lock(args.target, "publish", wait_seconds=args.wait):
-        report = publish_marts(args.target, args.storage_version)
-    print(f"  {report.line()}")
-    return EXIT_OK
+    require_duckdb(args.target)  # a green build publishes itself; this is by hand
+    return _under_lock(args, lambda: [publish_marts(args.target, args.storage_version).line()])
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -168,25 +168,16 @@ def _report(args: argparse.Namespace) -> int:
 
     from .report import write_report
 
-    # under the writer lock: DuckDB admits no reader beside a writing process
-    with writer_lock(args.target, "report", wait_seconds=args.wait):
-        report = write_report(args.target, Path(args.out))
-    for line in report.lines():
-        print(f"  {line}")
-    return EXIT_OK
+    return _under_lock(args, lambda: write_report(args.target, Path(args.out)).lines())
 
 
 def _setup_roles(args: argparse.Namespace) -> int:
     from .roles import setup_roles
     from .setup_warehouse import init_warehouse
 
-    lines = init_warehouse(args.target) if args.target == "postgres" else []
-    # ownership moves table by table: not while a run writes them
-    with writer_lock(args.target, "setup-roles", wait_seconds=args.wait):
-        lines += setup_roles(args.target)
-    for line in lines:
-        print(f"  {line}")
-    return EXIT_OK
+    done = init_warehouse(args.target) if args.target == "postgres" else []
+    # under the lock: ownership moves table by table, not while a run writes them
+    return _under_lock(args, lambda: done + setup_roles(args.target))
 
 
 def _docs(args: argparse.Namespace) -> int:
