@@ -25,6 +25,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ingest import events, exchange_rates, marketplace, settings
 from ingest.pipeline import IngestReport, ensure_raw_tables, make_pipeline
 
+from .build_plan import forget_green_build
 from .dbt_build import dbt_environment, failures_in_run_results, target_path
 from .publish import publish_marts, withhold
 from .resources import Warehouse
@@ -187,6 +188,7 @@ def dbt_models(target: str, manifest_path) -> Any:
             yield from invocation.stream()
         if not invocation.is_successful():
             failures = failures_in_run_results(invocation.get_artifact("run_results.json"))
+            forget_green_build(warehouse.target)  # the next `warehouse run` builds it all
             if warehouse.target == "duckdb":
                 context.log.warning(withhold("the build failed").line())
             raise Failure(

@@ -113,6 +113,8 @@ def _write(args: argparse.Namespace) -> int:
                 quiet=args.quiet,
                 unit_tests=args.unit_tests,
                 verbose=args.verbose,
+                # `run` builds what its loads changed; `build` everything, always
+                plan=_build_plan(args),
             )
     exit_code = summary.exit_code()
     if args.command == "demo":  # the demo inbox holds bad files on purpose
@@ -124,6 +126,14 @@ def _write(args: argparse.Namespace) -> int:
     if args.command == "demo":
         print("  (the demo inbox holds bad files on purpose; see its _quarantine/ folder)")
     return exit_code
+
+
+def _build_plan(args: argparse.Namespace):
+    if args.command != "run" or args.build_all:
+        return None
+    from .build_plan import plan_build
+
+    return plan_build(args.target)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -377,6 +387,13 @@ def _parser() -> argparse.ArgumentParser:
                 "--unit-tests",
                 action="store_true",
                 help="also run dbt unit tests (CI runs them; scheduled builds skip them)",
+            )
+        if name == "run":
+            command.add_argument(
+                "--build-all",
+                action="store_true",
+                help="build every model, also when nothing is new (by default a run builds "
+                "what depends on the sources that loaded since the last green build)",
             )
         if name == "docs":
             command.add_argument(

@@ -22,6 +22,7 @@ from ingest.pipeline import (
     make_pipeline,
 )
 
+from .build_plan import BuildPlan, forget_green_build, record_green_build
 from .dbt_build import BuildReport, FreshnessReport, dbt_build, source_freshness
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
 from .publish import PublishReport, publish_marts, withhold
@@ -54,6 +55,7 @@ class RunSummary:
     # reported only: a stale source never changes the exit code
     freshness: FreshnessReport | None = None
     report: Path | None = None  # the HTML report the demo wrote
+    plan: BuildPlan | None = None  # what `run` chose to build (build_plan.py)
     publish: PublishReport | None = None  # DuckDB: the marts' copy BI reads
 
     @property
@@ -75,6 +77,8 @@ class RunSummary:
         for what, report in self.ingests:
             for line in report.lines():
                 lines.append(f"  {what}: {line}" if not line.startswith("  ") else f"  {line}")
+        if self.plan is not None and (self.plan.nothing or self.plan.select):
+            lines.append(f"  {self.plan.line()}")
         if self.build is not None:
             lines += [f"  {line}" for line in self.build.lines()]
         for rows in self.rejected_rows:
@@ -112,8 +116,10 @@ class RunSummary:
         ]
         if self.missing_rates and self.missing_rates.days:
             steps.append("refresh the ECB rates or add overrides (README, 'Exchange rates')")
-        if self.build is None:
+        if self.build is None and self.plan is None:
             steps.append(f"warehouse build --target {self.target}   (builds the marts)")
+        elif self.build is None:
+            steps.append("the marts are as the last green build left them")
         else:
             steps.append("query marts.sku_sales, marts.fact_sales or marts.shop_daily_metrics")
         if self.report is not None:
@@ -159,6 +165,13 @@ class RunSummary:
             },
             "source_freshness": None if self.freshness is None else self.freshness.as_dict(),
             "published": None if self.publish is None else self.publish.as_dict(),
+            "build_plan": None
+            if self.plan is None
+            else {
+                "reason": self.plan.reason,
+                "select": self.plan.select,
+                "skipped": self.plan.nothing,
+            },
         }
 
 
@@ -194,19 +207,31 @@ def build(
     quiet: bool = False,
     unit_tests: bool = False,
     verbose: bool = False,
+    plan: BuildPlan | None = None,
 ) -> None:
+    """dbt build of everything, or of what `plan` says (nothing at all when no load
+    completed since the last green build)."""
+    summary.plan = plan
+    if plan is not None and plan.nothing:
+        print(f"{plan.line()}", file=sys.stderr)
+        return
     print(f"Running dbt build on {target} ...", file=sys.stderr)
     # rows this build stages carry a staged_at at or after its start
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    summary.build = dbt_build(target, quiet=quiet, unit_tests=unit_tests, verbose=verbose)
+    select = ["--select", *plan.select] if plan is not None and plan.select else None
+    summary.build = dbt_build(target, select, quiet=quiet, unit_tests=unit_tests, verbose=verbose)
     if summary.build.success:
         summary.rejected_rows = count_rejected_rows(target, started)
         summary.missing_rates = count_missing_rates(target)
         summary.freshness = source_freshness(target)
+    else:
+        forget_green_build(target)  # what it left half-built is rebuilt next time
     if target == "duckdb":  # only marts whose tests all passed reach BI's file
         summary.publish = (
             publish_marts(target) if summary.build.success else withhold("the build failed")
         )
+    if summary.build.success:  # last: a run killed before this builds (and publishes) again
+        record_green_build(target, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def count_missing_rates(target: str) -> MissingRates:

@@ -1,0 +1,144 @@
+"""What `warehouse run` must build: nothing when no load completed since the last green
+build, else what depends on the sources that loaded (dbt's `source:<name>+`), else
+everything.
+
+The last green build leaves, beside dbt's artifacts of this warehouse, the loads it
+covered (per dlt schema: how many completed, the newest) and a fingerprint of what
+dbt builds from (the project's files, dbt's version, the environment the profile
+reads). A run compares both with now: a killed or failed build leaves the old record,
+so the next run builds again; a changed model, macro or grant builds everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest import settings
+from ingest.pipeline import make_pipeline
+
+from .dbt_build import target_path
+
+RECORD = "last_green_build.json"
+# dlt schema (one per ingest) -> the dbt source over its tables
+DBT_SOURCE_OF_SCHEMA = {
+    "marketplace": "marketplace",
+    "web_shop": "web_shop",
+    "exchange_rates": "ecb",
+}
+# what dbt builds from, besides the environment (paths under dbt_project/)
+PROJECT_INPUTS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests")
+
+
+@dataclass
+class BuildPlan:
+    """Everything (`select` None), part of the project (`select`), or nothing."""
+
+    reason: str
+    select: list[str] | None = None
+    nothing: bool = False
+    last_green: str | None = None  # when the build the record describes ended (UTC)
+
+    def line(self) -> str:
+        if self.nothing:
+            return f"dbt build: skipped, {self.reason} (last green build {self.last_green} UTC)"
+        if self.select:
+            return f"dbt build of {' '.join(self.select)}: {self.reason}"
+        return f"dbt build of everything: {self.reason}"
+
+
+@dataclass
+class _Record:
+    loads: dict[str, list] = field(default_factory=dict)  # schema -> [count, newest]
+    fingerprint: str = ""
+    finished_at: str = ""
+
+
+def plan_build(target: str) -> BuildPlan:
+    record = _read_record(target)
+    if record is None:
+        return BuildPlan("no green build of this warehouse on record")
+    if record.fingerprint != fingerprint(target):
+        return BuildPlan("the dbt project or its settings changed since the last green build")
+    try:
+        loads = completed_loads(target)
+    except Exception:  # noqa: BLE001 - no raw layer to compare: build it all, dbt says why
+        return BuildPlan("the raw layer's loads cannot be read")
+    changed = sorted(
+        schema
+        for schema in set(loads) | set(record.loads)
+        if loads.get(schema) != record.loads.get(schema)
+    )
+    if not changed:
+        return BuildPlan("no load completed since", nothing=True, last_green=record.finished_at)
+    if any(schema not in DBT_SOURCE_OF_SCHEMA or schema not in loads for schema in changed):
+        return BuildPlan(f"loads of {', '.join(changed)} changed in a way only a full build covers")
+    sources = [DBT_SOURCE_OF_SCHEMA[schema] for schema in changed]
+    return BuildPlan(
+        f"new loads of {', '.join(sources)} only",
+        select=[f"source:{source}+" for source in sources],
+    )
+
+
+def record_green_build(target: str, finished_at: str) -> None:
+    """After a green build: the loads it covered (taken now, under the writer lock, so
+    nothing landed since it started) and what it was built from."""
+    record = {
+        "loads": completed_loads(target),
+        "fingerprint": fingerprint(target),
+        "finished_at": finished_at,
+    }
+    path = target_path(target) / RECORD
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def forget_green_build(target: str) -> None:
+    """A build that was not green (or a full refresh) leaves nothing to trust."""
+    (target_path(target) / RECORD).unlink(missing_ok=True)
+
+
+def completed_loads(target: str) -> dict[str, list]:
+    """Per dlt schema: how many loads completed and the newest one's time."""
+    with make_pipeline(target).sql_client() as client:
+        rows = client.execute_sql(
+            "select schema_name, count(*), max(inserted_at) from raw._dlt_loads "
+            "where status = 0 group by schema_name"
+        )
+    return {str(schema): [int(count), str(newest)] for schema, count, newest in rows or []}
+
+
+def fingerprint(target: str) -> str:
+    """A digest of every file dbt builds from, dbt's version and the environment the
+    profile reads (but the password)."""
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(dbt_version.encode())
+    for name, value in sorted(settings.dbt_environment(target).items()):
+        if "SECRET" not in name:  # a new password changes no table
+            digest.update(f"{name}={value}\n".encode())
+    for path in _project_files():
+        digest.update(str(path.relative_to(settings.DBT_PROJECT_DIR)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _project_files() -> list[Path]:
+    files = []
+    for name in PROJECT_INPUTS:
+        root = settings.DBT_PROJECT_DIR / name
+        files += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return files
+
+
+def _read_record(target: str) -> _Record | None:
+    try:
+        data = json.loads((target_path(target) / RECORD).read_text(encoding="utf-8"))
+        return _Record(data["loads"], data["fingerprint"], data["finished_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
