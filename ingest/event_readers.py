@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 
+from .batches import keep_rows, row_numbers
 from .contract import RejectedFile
 
 ENVELOPE_FIELDS = (
@@ -362,7 +363,7 @@ def _raw_batch(
         parsed[PARSE_ERROR_FIELD],
         pa.repeat(file_name, rows) if rows else pa.array([], pa.string()),
         pa.repeat(file_hash, rows) if rows else pa.array([], pa.string()),
-        pa.array(range(first_line, first_line + rows), pa.int64()),
+        row_numbers(first_line, rows),
     ]
     batch = pa.RecordBatch.from_arrays(columns, schema=RAW_EVENT_SCHEMA)
-    return batch.filter(parsed["_present"])
+    return keep_rows(batch, parsed["_present"])
