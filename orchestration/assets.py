@@ -26,7 +26,7 @@ from ingest import events, exchange_rates, marketplace, settings
 from ingest.pipeline import IngestReport, ensure_raw_tables, make_pipeline
 
 from .build_plan import forget_green_build
-from .dbt_build import dbt_environment, failures_in_run_results, target_path
+from .dbt_build import NEW_LOADS_ONLY, dbt_environment, failures_in_run_results, target_path
 from .publish import publish_marts, withhold
 from .resources import Warehouse
 
@@ -34,6 +34,9 @@ INBOX_MARKETPLACE = AssetKey(["inbox", "marketplace_files"])
 INBOX_EVENTS = AssetKey(["inbox", "web_shop_event_files"])
 INBOX_RATES = AssetKey(["inbox", "ecb_rate_files"])
 DLT_LOADS = AssetKey([settings.RAW_SCHEMA_NAME, "_dlt_loads"])
+# a run tagged `new_loads` (the schedule's and the sensor's) runs dbt's data tests on
+# the rows of new loads only; every other run (the nightly one) tests every row
+DATA_TESTS_TAG = "warehouse/data_tests"
 
 INBOXES = [
     AssetSpec(
@@ -180,7 +183,7 @@ def dbt_models(target: str, manifest_path) -> Any:
         with dbt_environment(warehouse.target):
             invocation = dbt.cli(
                 # unit tests check SQL against fixtures: CI runs them, not every run
-                ["build", "--exclude-resource-type", "unit_test"],
+                ["build", "--exclude-resource-type", "unit_test", *_data_tests_args(context)],
                 context=context,
                 raise_on_error=False,
                 target_path=target_path(warehouse.target),
@@ -200,3 +203,7 @@ def dbt_models(target: str, manifest_path) -> Any:
             context.log.info(publish_marts(warehouse.target).line())
 
     return dbt_build_assets
+
+
+def _data_tests_args(context: AssetExecutionContext) -> list[str]:
+    return NEW_LOADS_ONLY if context.run.tags.get(DATA_TESTS_TAG) == "new_loads" else []

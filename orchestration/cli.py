@@ -113,8 +113,10 @@ def _write(args: argparse.Namespace) -> int:
                 quiet=args.quiet,
                 unit_tests=args.unit_tests,
                 verbose=args.verbose,
-                # `run` builds what its loads changed; `build` everything, always
+                # `run` builds what its loads changed and tests their rows;
+                # `build` builds and tests everything, always
                 plan=_build_plan(args),
+                tests_on_new_loads_only=args.command == "run" and not args.all_tests,
             )
     exit_code = summary.exit_code()
     if args.command == "demo":  # the demo inbox holds bad files on purpose
@@ -394,6 +396,12 @@ def _parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="build every model, also when nothing is new (by default a run builds "
                 "what depends on the sources that loaded since the last green build)",
+            )
+            command.add_argument(
+                "--all-tests",
+                action="store_true",
+                help="run every data test on every row (by default a run tests the rows "
+                "its loads staged or changed; `warehouse build` always tests everything)",
             )
         if name == "docs":
             command.add_argument(

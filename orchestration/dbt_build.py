@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest import settings
 from ingest.faults import fault_point, injected_fault
@@ -42,6 +43,10 @@ class BuildReport:
 _BUILT = {"model", "seed", "snapshot"}
 _TESTS = {"test", "unit_test"}
 
+# dbt's data tests look only at the rows this build staged or recomputed
+# (macros/get_where_subquery.sql); without it they test every row
+NEW_LOADS_ONLY = ["--vars", '{"data_tests_scope": "new_loads"}']
+
 
 def dbt_build(
     target: str,
@@ -49,11 +54,15 @@ def dbt_build(
     quiet: bool = False,
     unit_tests: bool = False,
     verbose: bool = False,
+    tests_on_new_loads_only: bool = False,
+    manifest: Any = None,
 ) -> BuildReport:
-    """`dbt build` with data tests. Unit tests check SQL logic against fixtures, not
+    """`dbt build` with data tests (on every row, or with `tests_on_new_loads_only` on
+    the rows of new loads). Unit tests check SQL logic against fixtures, not
     data: as dbt recommends, they run in CI (`make test`), not in every scheduled
     build, unless asked for. dbt's log goes to its file (`BuildReport.log_path`);
-    with `verbose` dbt also prints it, otherwise one progress line (none if `quiet`)."""
+    with `verbose` dbt also prints it, otherwise one progress line (none if `quiet`).
+    `manifest` (parse_project's) spares dbt parsing the project again."""
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
     ensure_raw_tables(target)  # sources that never loaded still get (empty) raw tables
@@ -61,9 +70,11 @@ def dbt_build(
     args = dbt_args(["build"], target, verbose)
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
+    if tests_on_new_loads_only:
+        args += NEW_LOADS_ONLY
     progress = None if (quiet or verbose) else ProgressLine("dbt build nodes")
     with _environment(settings.dbt_environment(target)):
-        runner = dbtRunner(callbacks=[_on_event(progress)])
+        runner = dbtRunner(manifest=manifest, callbacks=[_on_event(progress)])
         result = runner.invoke(args + (extra_args or []))
     report = _report(result, target_path(target))
     if progress is not None:
@@ -71,6 +82,17 @@ def dbt_build(
         progress.finish(nodes, nodes)
     report.log_path = _log_path(target) / "dbt.log"
     return report
+
+
+def parse_project(target: str, extra_args: list[str] | None = None) -> Any:
+    """dbt's manifest of the project (partial parsing: only changed files are parsed),
+    for the invocations of one run to share; None when it does not parse (the build
+    then reports why)."""
+    from dbt.cli.main import dbtRunner
+
+    with _environment(settings.dbt_environment(target)):
+        result = dbtRunner().invoke(dbt_args(["parse"], target) + (extra_args or []))
+    return result.result if result.success else None
 
 
 def target_path(target: str) -> Path:
@@ -168,7 +190,9 @@ class FreshnessReport:
         }
 
 
-def source_freshness(target: str, extra_args: list[str] | None = None) -> FreshnessReport:
+def source_freshness(
+    target: str, extra_args: list[str] | None = None, manifest: Any = None
+) -> FreshnessReport:
     """`dbt source freshness` of every source table (thresholds: the freshness vars in
     dbt_project.yml). Only reports: a stale source never fails a run."""
     from dbt.cli.main import dbtRunner
@@ -177,7 +201,7 @@ def source_freshness(target: str, extra_args: list[str] | None = None) -> Freshn
     output.unlink(missing_ok=True)  # never read an earlier run's verdict
     args = dbt_args(["source", "freshness"], target) + ["--output", str(output)]
     with _environment(settings.dbt_environment(target)):
-        result = dbtRunner().invoke(args + (extra_args or []))
+        result = dbtRunner(manifest=manifest).invoke(args + (extra_args or []))
     if result.exception is not None or not output.exists():
         return FreshnessReport(problem=_first_line(result.exception or "dbt wrote no results"))
     return freshness_in_sources_json(json.loads(output.read_text()))

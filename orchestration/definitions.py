@@ -28,7 +28,7 @@ from .assets import DLT_LOADS_SPEC, INBOXES, dbt_models, ingest_assets
 from .checks import raw_freshness_checks
 from .manifest import prepared_manifest
 from .resources import Warehouse, dbt_resource
-from .schedules import attention_schedule
+from .schedules import attention_schedule, nightly_schedule
 from .sensors import marketplace_inbox_sensor
 
 # a lost connection or a busy server is retried; a failed dbt test is not (assets.py)
@@ -105,7 +105,7 @@ def build_definitions(target: str) -> Definitions:
         assets=assets,
         asset_checks=[freshness],
         jobs=[everything, marketplace, events, attention],
-        schedules=[attention_schedule(attention)],
+        schedules=[attention_schedule(attention), nightly_schedule(everything)],
         sensors=[marketplace_inbox_sensor(marketplace)],
         resources=resources,
     )

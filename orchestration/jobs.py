@@ -23,7 +23,14 @@ from ingest.pipeline import (
 )
 
 from .build_plan import BuildPlan, forget_green_build, record_green_build
-from .dbt_build import BuildReport, FreshnessReport, dbt_build, source_freshness
+from .dbt_build import (
+    NEW_LOADS_ONLY,
+    BuildReport,
+    FreshnessReport,
+    dbt_build,
+    parse_project,
+    source_freshness,
+)
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
 from .publish import PublishReport, publish_marts, withhold
 
@@ -208,9 +215,11 @@ def build(
     unit_tests: bool = False,
     verbose: bool = False,
     plan: BuildPlan | None = None,
+    tests_on_new_loads_only: bool = False,
 ) -> None:
     """dbt build of everything, or of what `plan` says (nothing at all when no load
-    completed since the last green build)."""
+    completed since the last green build); data tests on every row, or on the rows
+    of new loads."""
     summary.plan = plan
     if plan is not None and plan.nothing:
         print(f"{plan.line()}", file=sys.stderr)
@@ -219,11 +228,23 @@ def build(
     # rows this build stages carry a staged_at at or after its start
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     select = ["--select", *plan.select] if plan is not None and plan.select else None
-    summary.build = dbt_build(target, select, quiet=quiet, unit_tests=unit_tests, verbose=verbose)
+    # one parse for the build and the freshness check, with the same vars (dbt parses
+    # the whole project again whenever its vars change)
+    dbt_vars = NEW_LOADS_ONLY if tests_on_new_loads_only else None
+    manifest = parse_project(target, dbt_vars)
+    summary.build = dbt_build(
+        target,
+        select,
+        quiet=quiet,
+        unit_tests=unit_tests,
+        verbose=verbose,
+        tests_on_new_loads_only=tests_on_new_loads_only,
+        manifest=manifest,
+    )
     if summary.build.success:
         summary.rejected_rows = count_rejected_rows(target, started)
         summary.missing_rates = count_missing_rates(target)
-        summary.freshness = source_freshness(target)
+        summary.freshness = source_freshness(target, dbt_vars, manifest=manifest)
     else:
         forget_green_build(target)  # what it left half-built is rebuilt next time
     if target == "duckdb":  # only marts whose tests all passed reach BI's file

@@ -26,6 +26,8 @@ from ingest import settings
 from ingest.contract import delivery_scope
 from ingest.files import REFUSAL, identity_of, list_inbox, sha256_of_stream
 
+from .assets import DATA_TESTS_TAG
+
 SENSOR_SECONDS = 30
 
 
@@ -64,7 +66,8 @@ def new_deliveries(inbox: str, cursor: str | None) -> SensorResult | SkipReason:
     digest = hashlib.sha256("\n".join(sorted(key for _, key in new)).encode()).hexdigest()
     request = RunRequest(
         run_key=f"marketplace-files:{digest}",
-        tags={"warehouse/new_files": str(len(new))},
+        # tested on the new rows; the nightly run tests every row
+        tags={"warehouse/new_files": str(len(new)), DATA_TESTS_TAG: "new_loads"},
     )
     return SensorResult(run_requests=[request], cursor=cursor)
 

@@ -17,11 +17,13 @@ from bench import run
     reason="PostgreSQL not reachable",
 )
 def test_every_benchmark_case_runs_and_reports(tmp_path):
-    assert run.main(["--scale", "tiny", "--repeat", "1", "--results", str(tmp_path)]) == 0
+    arguments = ["--scale", "tiny", "--repeat", "1", "--larger-size-only"]
+    assert run.main([*arguments, "--results", str(tmp_path)]) == 0
 
     report = json.loads((tmp_path / "latest.json").read_text())
     cases = {result["case"]: result for result in report["results"]}
-    assert len(cases) == len(run.CASES) + 1  # the full run also reports the incremental run
+    # every case reports at least one row; some report several (+1 %, nothing new)
+    assert len(cases) > len(run.CASES)
     for name, result in cases.items():
         assert result["rows"] > 0, name
         assert result["project_s"] is not None and result["project_s"] >= 0, name

@@ -26,6 +26,7 @@ from dagster import (
 )
 
 from ingest import settings
+from orchestration.assets import DATA_TESTS_TAG
 from orchestration.checks import CHECK_NAME as FRESHNESS_CHECK
 from orchestration.cli import main as cli_main
 from orchestration.dbt_build import source_freshness, target_path
@@ -103,10 +104,15 @@ def test_jobs_schedule_and_sensor(loaded):
     assert "shop_events" not in selected
     assert all(WAREHOUSE_TAG in job.tags for job in loaded.defs.jobs)  # the run queue's key
 
-    (schedule,) = loaded.defs.schedules
+    schedules = {schedule.name: schedule for schedule in loaded.defs.schedules}
+    schedule = schedules["attention_every_4_hours"]
     assert (schedule.cron_schedule, schedule.execution_timezone) == (ATTENTION_CRON, "UTC")
     assert ATTENTION_CRON == "0 */4 * * *"
     assert schedule.job_name == "attention_refresh"
+    # frequent runs test the rows of new loads; the nightly one tests every row
+    assert schedule.tags[DATA_TESTS_TAG] == "new_loads"
+    nightly = schedules["everything_nightly"]
+    assert (nightly.job_name, nightly.tags[DATA_TESTS_TAG]) == ("everything", "all")
     (sensor,) = loaded.defs.sensors
     assert sensor.job_name == "marketplace_files"
 
@@ -140,6 +146,7 @@ def test_the_sensor_requests_a_run_for_new_bytes_only(loaded, tmp_path, monkeypa
     (sensor,) = loaded.defs.sensors
     fresh = sensor(build_sensor_context())
     assert len(fresh.run_requests) == 1
+    assert fresh.run_requests[0].tags[DATA_TESTS_TAG] == "new_loads"
     assert not sensor(build_sensor_context(cursor=fresh.cursor)).run_requests
 
 

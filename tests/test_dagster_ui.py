@@ -138,7 +138,9 @@ def test_the_ui_lists_the_jobs_the_schedule_and_the_sensor(ui):
     (repository,) = ui.graphql(REPOSITORIES)["repositoriesOrError"]["nodes"]
     jobs = {job["name"] for job in repository["jobs"]}
     assert {"everything", "marketplace_files", "web_shop_events", "attention_refresh"} <= jobs
-    (schedule,) = repository["schedules"]
+    schedules = {schedule["name"]: schedule for schedule in repository["schedules"]}
+    assert set(schedules) == {"attention_every_4_hours", "everything_nightly"}
+    schedule = schedules["attention_every_4_hours"]
     assert (schedule["cronSchedule"], schedule["executionTimezone"]) == ("0 */4 * * *", "UTC")
     assert schedule["pipelineName"] == "attention_refresh"
     assert schedule["scheduleState"]["status"] == "RUNNING"  # on from the start

@@ -1,9 +1,14 @@
+{#- indexes (PostgreSQL): the watermark filter of the next build and the
+    scoped data tests -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        post_hook=["{{ create_index(['file_hash']) }}"],
+        post_hook=[
+            "{{ create_index(['file_hash']) }}",
+            "{{ create_index(['staged_at']) }}",
+        ],
     )
 }}
 

@@ -1,10 +1,31 @@
+{#- indexes (PostgreSQL): the keys sku_sales recomputes, and the rows staged
+    since its last build -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ create_index(['marketplace_code', 'country_code', 'report_date', "
+            ~ "'seller_id', 'sku_id']) }}",
+            "{{ create_index(['staged_at']) }}",
+        ],
+    )
+}}
+
 -- Accepted rows added up per delivery and key: the contract says rows of one
 -- file that share (report_date, seller_id, sku_id) add up. The validation
 -- accepted only rows whose key totals lie in the accepted ranges, so these
 -- sums fit the marts' columns; gmv_usd comes converted from the validation.
+-- Incremental: a delivery is staged in one build, so summing the rows staged
+-- since the newest here adds whole deliveries, each once.
 with accepted_rows as (
     select * from {{ ref('int_sales_rows_validated') }}
-    where rejection_reason is null
+    where
+        rejection_reason is null
+    {% if is_incremental() %}
+            and {{ staged_since_last_build(watermark='staged_at') }}
+        {% endif %}
 ),
 
 summed as (

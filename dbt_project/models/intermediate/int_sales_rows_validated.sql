@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        post_hook=[
+            "{{ create_index(['staged_at']) }}",
+            "{{ create_index(['staged_at'], where='rejection_reason is not null') }}",
+        ],
+    )
+}}
+
 -- Every delivered row with its delivery's marketplace, country and load, the
 -- currency it is in, gmv in USD (macro to_usd with the day's rate in
 -- int_fx_rates_daily; null without one), and why it is
@@ -5,8 +17,15 @@
 -- accepted ranges (vars accepted_ranges, checked by accepted_range_check),
 -- each row's and, for the figures the contract adds up, each delivery key's
 -- total: no accepted row can overflow a mart's column.
+-- Incremental: each row is validated and converted once, in the build that
+-- stages it (all rows of a delivery are staged together, so the delivery-key
+-- totals below see the whole delivery); the marts read it as a table instead
+-- of validating every landed row again in every build.
 with sales_rows as (
     select * from {{ ref('int_sales_rows_landed') }}
+    {% if is_incremental() %}
+        where {{ staged_since_last_build(watermark='staged_at') }}
+    {% endif %}
 ),
 
 countries as (

@@ -3,7 +3,10 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        post_hook=["{{ create_index(['event_id']) }}"],
+        post_hook=[
+            "{{ create_index(['event_id']) }}",
+            "{{ create_index(['staged_at']) }}",
+        ],
     )
 }}
 

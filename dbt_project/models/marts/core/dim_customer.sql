@@ -1,7 +1,23 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ create_index(['customer_id']) }}"],
+    )
+}}
+
 -- One row per web-shop customer: when first and last seen and the shop
 -- country of their latest event that names one (ties: alphabetical).
-with events as (
+-- Incremental: the customers that new loads mention are recomputed from all
+-- their events; the others keep their row.
+with all_events as (
     select * from {{ ref('int_shop_events_deduplicated') }}
+),
+
+events as (
+    {{ rows_of_keys_touched_by_new_loads('all_events', ['customer_id']) }}
 ),
 
 country_last_seen as (
@@ -31,7 +47,8 @@ activity as (
         customer_id,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at,
-        count(*) as event_count
+        count(*) as event_count,
+        max(staged_at) as last_staged_at
     from events
     group by customer_id
 ),
@@ -42,7 +59,8 @@ final as (
         cast(countries.country_code as {{ text_type() }}) as country_code,
         activity.first_seen_at,
         activity.last_seen_at,
-        cast(activity.event_count as bigint) as event_count
+        cast(activity.event_count as bigint) as event_count,
+        activity.last_staged_at
     from activity
     left join countries
         on
