@@ -26,7 +26,12 @@ from ingest import events, exchange_rates, marketplace, settings
 from ingest.pipeline import IngestReport, ensure_raw_tables, make_pipeline
 
 from .build_plan import forget_green_build
-from .dbt_build import NEW_LOADS_ONLY, dbt_environment, failures_in_run_results, target_path
+from .dbt_build import (
+    data_tests_scope,
+    dbt_environment,
+    failures_in_run_results,
+    target_path,
+)
 from .publish import publish_marts, withhold
 from .resources import Warehouse
 
@@ -180,10 +185,10 @@ def dbt_models(target: str, manifest_path) -> Any:
         context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
     ) -> Iterator:
         ensure_raw_tables(warehouse.target)  # sources never loaded still get raw tables
-        with dbt_environment(warehouse.target):
+        with dbt_environment(warehouse.target), data_tests_scope(_new_loads_only(context)):
             invocation = dbt.cli(
                 # unit tests check SQL against fixtures: CI runs them, not every run
-                ["build", "--exclude-resource-type", "unit_test", *_data_tests_args(context)],
+                ["build", "--exclude-resource-type", "unit_test"],
                 context=context,
                 raise_on_error=False,
                 target_path=target_path(warehouse.target),
@@ -205,5 +210,5 @@ def dbt_models(target: str, manifest_path) -> Any:
     return dbt_build_assets
 
 
-def _data_tests_args(context: AssetExecutionContext) -> list[str]:
-    return NEW_LOADS_ONLY if context.run.tags.get(DATA_TESTS_TAG) == "new_loads" else []
+def _new_loads_only(context: AssetExecutionContext) -> bool:
+    return context.run.tags.get(DATA_TESTS_TAG) == "new_loads"

@@ -44,8 +44,17 @@ _BUILT = {"model", "seed", "snapshot"}
 _TESTS = {"test", "unit_test"}
 
 # dbt's data tests look only at the rows this build staged or recomputed
-# (macros/get_where_subquery.sql); without it they test every row
-NEW_LOADS_ONLY = ["--vars", '{"data_tests_scope": "new_loads"}']
+# (macros/get_where_subquery.sql); without it they test every row. The macro reads
+# this variable where no `--vars '{data_tests_scope: ...}'` says otherwise: a var
+# that changes from one dbt invocation to the next makes dbt parse the whole
+# project again, an environment variable read only while tests run does not.
+DATA_TESTS_SCOPE_VARIABLE = "WAREHOUSE_DATA_TESTS_SCOPE"
+
+
+def data_tests_scope(new_loads_only: bool):
+    """The scope of dbt's data tests while the `with` block runs: the rows of new
+    loads, or every row."""
+    return _environment({DATA_TESTS_SCOPE_VARIABLE: "new_loads" if new_loads_only else "all"})
 
 
 def dbt_build(
@@ -70,10 +79,11 @@ def dbt_build(
     args = dbt_args(["build"], target, verbose)
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
-    if tests_on_new_loads_only:
-        args += NEW_LOADS_ONLY
     progress = None if (quiet or verbose) else ProgressLine("dbt build nodes")
-    with _environment(settings.dbt_environment(target)):
+    with (
+        _environment(settings.dbt_environment(target)),
+        data_tests_scope(tests_on_new_loads_only),
+    ):
         runner = dbtRunner(manifest=manifest, callbacks=[_on_event(progress)])
         result = runner.invoke(args + (extra_args or []))
     report = _report(result, target_path(target))

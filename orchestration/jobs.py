@@ -24,7 +24,6 @@ from ingest.pipeline import (
 
 from .build_plan import BuildPlan, forget_green_build, record_green_build
 from .dbt_build import (
-    NEW_LOADS_ONLY,
     BuildReport,
     FreshnessReport,
     dbt_build,
@@ -228,10 +227,7 @@ def build(
     # rows this build stages carry a staged_at at or after its start
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     select = ["--select", *plan.select] if plan is not None and plan.select else None
-    # one parse for the build and the freshness check, with the same vars (dbt parses
-    # the whole project again whenever its vars change)
-    dbt_vars = NEW_LOADS_ONLY if tests_on_new_loads_only else None
-    manifest = parse_project(target, dbt_vars)
+    manifest = parse_project(target)  # one parse for the build and the freshness check
     summary.build = dbt_build(
         target,
         select,
@@ -244,7 +240,7 @@ def build(
     if summary.build.success:
         summary.rejected_rows = count_rejected_rows(target, started)
         summary.missing_rates = count_missing_rates(target)
-        summary.freshness = source_freshness(target, dbt_vars, manifest=manifest)
+        summary.freshness = source_freshness(target, manifest=manifest)
     else:
         forget_green_build(target)  # what it left half-built is rebuilt next time
     if target == "duckdb":  # only marts whose tests all passed reach BI's file

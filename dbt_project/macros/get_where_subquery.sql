@@ -1,7 +1,7 @@
 {#- dbt calls this for the model a generic data test checks. Besides a test's
-    own `where` config, the var `data_tests_scope` (default `all`) can narrow
+    own `where` config, the scope `data_tests_scope` (default `all`) can narrow
     every test to the rows of new loads: with `new_loads` (what `warehouse
-    run` and the scheduled Dagster runs pass) a test looks only at the rows
+    run` and the scheduled Dagster runs set) a test looks only at the rows
     this build staged or recomputed, i.e. whose `last_staged_at` (marts) or
     `staged_at` (landed rows) is at or after the build's start (see
     staging_batch_time). A model with neither column is tested whole. `warehouse
@@ -23,15 +23,24 @@
     {%- do return(relation) -%}
 {%- endmacro %}
 
-{#- The filter on the rows of new loads, or '' to test every row. -#}
+{#- The filter on the rows of new loads, or '' to test every row. The scope is
+    the var, else the environment variable WAREHOUSE_DATA_TESTS_SCOPE (what the
+    warehouse's own runs set: unlike a var that changes between invocations,
+    it makes dbt parse nothing again), else `all`. Read only while tests run
+    (`execute`), so parsing never depends on it. -#}
 {% macro new_loads_filter(relation) -%}
-    {%- set scope = var('data_tests_scope', 'all') -%}
+    {%- if not execute -%}
+        {%- do return('') -%}
+    {%- endif -%}
+    {%- set scope = var(
+        'data_tests_scope', env_var('WAREHOUSE_DATA_TESTS_SCOPE', 'all')
+    ) -%}
     {%- if scope not in ['all', 'new_loads'] -%}
         {{ exceptions.raise_compiler_error(
-            "var data_tests_scope must be 'all' or 'new_loads', not '" ~ scope ~ "'"
+            "data_tests_scope must be 'all' or 'new_loads', not '" ~ scope ~ "'"
         ) }}
     {%- endif -%}
-    {%- if scope == 'all' or not execute -%}
+    {%- if scope == 'all' -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set build_started = "cast('" ~ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')
