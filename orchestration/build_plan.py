@@ -3,7 +3,9 @@ build, else what depends on the sources that loaded (dbt's `source:<name>+`), el
 everything.
 
 The last green build leaves, beside dbt's artifacts of this warehouse, the loads it
-covered (per dlt schema: how many completed, the newest) and a fingerprint of what
+covered (per dlt schema: how many completed, the newest), the warehouse's first load
+(a warehouse dropped and made again at the same place is another warehouse, whose
+seeds and models do not exist yet) and a fingerprint of what
 dbt builds from (the project's files, dbt's version, the environment the profile
 reads). A run compares both with now: a killed or failed build leaves the old record,
 so the next run builds again; a changed model, macro or grant builds everything.
@@ -55,6 +57,7 @@ class _Record:
     loads: dict[str, list] = field(default_factory=dict)  # schema -> [count, newest]
     fingerprint: str = ""
     finished_at: str = ""
+    first_load: str = ""  # the warehouse's oldest load id: which warehouse was built
 
 
 def plan_build(target: str) -> BuildPlan:
@@ -64,9 +67,11 @@ def plan_build(target: str) -> BuildPlan:
     if record.fingerprint != fingerprint(target):
         return BuildPlan("the dbt project or its settings changed since the last green build")
     try:
-        loads = completed_loads(target)
+        first, loads = completed_loads(target)
     except Exception:  # noqa: BLE001 - no raw layer to compare: build it all, dbt says why
         return BuildPlan("the raw layer's loads cannot be read")
+    if first != record.first_load:
+        return BuildPlan("the last green build on record was of another warehouse at this place")
     changed = sorted(
         schema
         for schema in set(loads) | set(record.loads)
@@ -86,10 +91,12 @@ def plan_build(target: str) -> BuildPlan:
 def record_green_build(target: str, finished_at: str) -> None:
     """After a green build: the loads it covered (taken now, under the writer lock, so
     nothing landed since it started) and what it was built from."""
+    first, loads = completed_loads(target)
     record = {
-        "loads": completed_loads(target),
+        "loads": loads,
         "fingerprint": fingerprint(target),
         "finished_at": finished_at,
+        "first_load": first,
     }
     path = target_path(target) / RECORD
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,14 +110,17 @@ def forget_green_build(target: str) -> None:
     (target_path(target) / RECORD).unlink(missing_ok=True)
 
 
-def completed_loads(target: str) -> dict[str, list]:
-    """Per dlt schema: how many loads completed and the newest one's time."""
+def completed_loads(target: str) -> tuple[str, dict[str, list]]:
+    """The id of the oldest load this warehouse ever took (which warehouse this is) and,
+    per dlt schema, how many loads completed and the newest one's time."""
     with make_pipeline(target).sql_client() as client:
+        first = client.execute_sql("select min(load_id) from raw._dlt_loads")
         rows = client.execute_sql(
             "select schema_name, count(*), max(inserted_at) from raw._dlt_loads "
             "where status = 0 group by schema_name"
         )
-    return {str(schema): [int(count), str(newest)] for schema, count, newest in rows or []}
+    loads = {str(schema): [int(count), str(newest)] for schema, count, newest in rows or []}
+    return str(first[0][0]) if first and first[0][0] is not None else "", loads
 
 
 def fingerprint(target: str) -> str:
@@ -139,6 +149,8 @@ def _project_files() -> list[Path]:
 def _read_record(target: str) -> _Record | None:
     try:
         data = json.loads((target_path(target) / RECORD).read_text(encoding="utf-8"))
-        return _Record(data["loads"], data["fingerprint"], data["finished_at"])
+        return _Record(
+            data["loads"], data["fingerprint"], data["finished_at"], data.get("first_load", "")
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -104,6 +104,14 @@ def test_a_failed_build_makes_the_next_run_build_everything(tmp_path):
         )
         assert query("duckdb", duplicates) == [(0,)]
 
+        # a record left by another warehouse at this place (one dropped and made
+        # again: its seeds and models are gone) is not this warehouse's record
+        record = build_plan.target_path("duckdb") / build_plan.RECORD
+        written = json.loads(record.read_text())
+        record.write_text(json.dumps({**written, "first_load": "1700000000.0"}))
+        assert "another warehouse" in build_plan.plan_build("duckdb").reason
+        assert build_plan.plan_build("duckdb").select is None
+
 
 def test_the_fingerprint_changes_with_any_file_dbt_builds_from(tmp_path, monkeypatch):
     project = tmp_path / "dbt_project"
