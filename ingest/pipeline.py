@@ -102,24 +102,55 @@ class IngestReport:
         return lines
 
 
+# DuckDB pipelines made inside `pipelines_reused()`: dlt.pipeline() resolves its whole
+# configuration on every call (~0.2 s), and one `warehouse run` asks for them ten times
+_REUSED: dict[tuple[str, ...], dlt.Pipeline] | None = None
+
+
+@contextlib.contextmanager
+def pipelines_reused() -> Iterator[None]:
+    """Within, make_pipeline gives one DuckDB pipeline per warehouse and name. Only for
+    the holder of the writer lock: no other process changes the pipelines' state then."""
+    global _REUSED
+    outer, _REUSED = _REUSED, {} if _REUSED is None else _REUSED
+    try:
+        yield
+    finally:
+        _REUSED = outer
+
+
 def make_pipeline(target: str, name: str = "marketplace", role: str = "loader") -> dlt.Pipeline:
     """A dlt pipeline writing to the `raw` dataset of the configured warehouse (on
     PostgreSQL as `role` where setup-roles created it: readers of marts pass reporter)."""
     if target == "duckdb":
-        path = settings.duckdb_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        credentials = DuckDbCredentials(str(path))
-        # DuckDB's default (80% of RAM) lets a big load hold gigabytes; it spills instead
-        credentials.global_config = {
-            "memory_limit": settings.duckdb_memory_limit(),
-            # raw rows carry their row numbers: order need not be kept, loads run parallel
-            "preserve_insertion_order": False,
-        }
-        destination = dlt.destinations.duckdb(credentials=credentials)
-    elif target == "postgres":
+        path, limit = settings.duckdb_path(), settings.duckdb_memory_limit()
+        key = (name, str(path), str(settings.dlt_pipelines_dir()), limit)
+        if _REUSED is None or key not in _REUSED:
+            pipeline = _pipeline(target, name, _duckdb_destination(path, limit))
+            if _REUSED is not None:
+                _REUSED[key] = pipeline
+            return pipeline
+        _REUSED[key].activate()
+        return _REUSED[key]
+    if target == "postgres":  # a role's login changes when setup-roles runs
         destination = dlt.destinations.postgres(credentials=_postgres_credentials(role))
-    else:
-        raise ValueError(f"unknown target {target!r}; use one of {settings.TARGETS}")
+        return _pipeline(target, name, destination)
+    raise ValueError(f"unknown target {target!r}; use one of {settings.TARGETS}")
+
+
+def _duckdb_destination(path: Path, memory_limit: str) -> Any:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    credentials = DuckDbCredentials(str(path))
+    # DuckDB's default (80% of RAM) lets a big load hold gigabytes; it spills instead
+    credentials.global_config = {
+        "memory_limit": memory_limit,
+        # raw rows carry their row numbers: order need not be kept, loads run parallel
+        "preserve_insertion_order": False,
+    }
+    return dlt.destinations.duckdb(credentials=credentials)
+
+
+def _pipeline(target: str, name: str, destination: Any) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"{name}_{target}_{settings.warehouse_identity(target)}",
         pipelines_dir=str(settings.dlt_pipelines_dir()),

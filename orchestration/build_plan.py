@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 from ingest import settings
@@ -126,9 +127,8 @@ def completed_loads(target: str) -> tuple[str, dict[str, list]]:
 def fingerprint(target: str) -> str:
     """A digest of every file dbt builds from, dbt's version and the environment the
     profile reads (but the password)."""
-    from dbt.version import __version__ as dbt_version
-
-    digest = hashlib.sha256(dbt_version.encode())
+    # the installed distribution's version: importing dbt would cost a no-op run ~1 s
+    digest = hashlib.sha256(metadata.version("dbt-core").encode())
     for name, value in sorted(settings.dbt_environment(target).items()):
         if "SECRET" not in name:  # a new password changes no table
             digest.update(f"{name}={value}\n".encode())

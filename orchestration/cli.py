@@ -10,6 +10,7 @@ import sys
 import traceback
 
 from ingest import settings
+from ingest.pipeline import pipelines_reused
 
 from . import jobs
 from .errors import EXIT_FAILED, EXIT_OK, UserError, explain
@@ -90,7 +91,7 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.command == "demo" and args.target == "duckdb":
         # its own file, so a user's own runs never mix with the sample data
         os.environ["WAREHOUSE_DUCKDB"] = str(settings.demo_duckdb_path())
-    with writer_lock(args.target, args.command, wait_seconds=args.wait):
+    with writer_lock(args.target, args.command, wait_seconds=args.wait), pipelines_reused():
         return _write(args)
 
 
