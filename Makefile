@@ -8,6 +8,9 @@ SCALE ?= full
 DOCS_PORT ?= 8080
 UI_PORT ?= 3000
 DAGSTER_HOME ?= $(CURDIR)/data/dagster
+# test processes: each test file runs whole on one of them (module fixtures stay shared)
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: demo docs ui metrics test test-fast lint metadata format bench clean
 
@@ -35,11 +38,11 @@ metrics: $(STAMP) data/demo.duckdb  ## the semantic layer: mf validate-configs a
 	cd dbt_project && WAREHOUSE_DUCKDB=../data/demo.duckdb ../$(BIN)/dbt parse --quiet --profiles-dir . --target duckdb
 	cd dbt_project && WAREHOUSE_DUCKDB=../data/demo.duckdb DBT_PROFILES_DIR=. ../$(BIN)/mf validate-configs
 
-test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite (PostgreSQL tests skip if no server)
-	$(BIN)/pytest
+test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite on TEST_WORKERS processes (PostgreSQL tests skip if no server)
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 
 test-fast: $(STAMP)  ## inner loop: everything but the fault suite and the UI test, no lint
-	$(BIN)/pytest -m "not reliability and not ui"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not reliability and not ui"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,6 +32,7 @@ DBT_SOURCE_OF_SCHEMA = {
     "web_shop": "web_shop",
     "exchange_rates": "ecb",
 }
+RATES_SCHEMA = "exchange_rates"
 # what dbt builds from, besides the environment (paths under dbt_project/)
 PROJECT_INPUTS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests")
 
@@ -44,12 +45,21 @@ class BuildPlan:
     select: list[str] | None = None
     nothing: bool = False
     last_green: str | None = None  # when the build the record describes ended (UTC)
+    # new exchange rates: rows converted in earlier builds are converted again
+    full_refresh: bool = False
+
+    @property
+    def dbt_args(self) -> list[str]:
+        """The build's selection arguments (none: everything)."""
+        select = ["--select", *self.select] if self.select else []
+        return select + (["--full-refresh"] if self.full_refresh else [])
 
     def line(self) -> str:
         if self.nothing:
             return f"dbt build: skipped, {self.reason} (last green build {self.last_green} UTC)"
+        refresh = " (rebuilt whole: --full-refresh)" if self.full_refresh else ""
         if self.select:
-            return f"dbt build of {' '.join(self.select)}: {self.reason}"
+            return f"dbt build of {' '.join(self.select)}{refresh}: {self.reason}"
         return f"dbt build of everything: {self.reason}"
 
 
@@ -80,12 +90,20 @@ def plan_build(target: str) -> BuildPlan:
     )
     if not changed:
         return BuildPlan("no load completed since", nothing=True, last_green=record.finished_at)
+    # incremental models convert a row to USD once, in the build that stages it: new
+    # rates (a day quoted late, a corrected file) reach the rows of earlier builds
+    # only when what depends on the rates is rebuilt whole
+    new_rates = RATES_SCHEMA in changed
     if any(schema not in DBT_SOURCE_OF_SCHEMA or schema not in loads for schema in changed):
-        return BuildPlan(f"loads of {', '.join(changed)} changed in a way only a full build covers")
+        return BuildPlan(
+            f"loads of {', '.join(changed)} changed in a way only a full build covers",
+            full_refresh=new_rates,
+        )
     sources = [DBT_SOURCE_OF_SCHEMA[schema] for schema in changed]
     return BuildPlan(
         f"new loads of {', '.join(sources)} only",
         select=[f"source:{source}+" for source in sources],
+        full_refresh=new_rates,
     )
 
 

@@ -176,6 +176,7 @@ class RunSummary:
             else {
                 "reason": self.plan.reason,
                 "select": self.plan.select,
+                "full_refresh": self.plan.full_refresh,
                 "skipped": self.plan.nothing,
             },
         }
@@ -226,7 +227,7 @@ def build(
     print(f"Running dbt build on {target} ...", file=sys.stderr)
     # rows this build stages carry a staged_at at or after its start
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    select = ["--select", *plan.select] if plan is not None and plan.select else None
+    select = plan.dbt_args if plan is not None else None
     manifest = parse_project(target)  # one parse for the build and the freshness check
     summary.build = dbt_build(
         target,

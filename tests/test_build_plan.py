@@ -64,6 +64,22 @@ def test_a_run_builds_nothing_when_nothing_is_new_and_only_what_new_loads_change
         assert after_events["sku_sales"] == kept["sku_sales"]
         assert after_events["fact_sales"] != kept["fact_sales"]
 
+        # a corrected ECB file: what converts with the rates is rebuilt whole, so the
+        # keys no new delivery touched are converted with the new rate too
+        days = query("duckdb", "select distinct report_date from marts.sku_sales "
+                     "where currency_code = 'SGD'")  # fmt: skip
+        (inbox / "exchange_rates").mkdir()
+        quotes = "".join(f"{day},2.0,300.0,\n" for (day,) in days)  # 150 SGD per USD
+        (inbox / "exchange_rates" / "corrected.csv").write_text(f"Date,USD,SGD,\n{quotes}")
+        new_rates = _run(*both)
+        assert new_rates["build_plan"]["select"] == ["source:ecb+"]
+        assert new_rates["build_plan"]["full_refresh"] and new_rates["build"]["success"]
+        converted = query("duckdb", "select gmv, gmv_usd from marts.sku_sales "
+                          "where currency_code = 'SGD'")  # fmt: skip
+        assert days and converted
+        assert all(abs(float(gmv) / 150 - float(usd)) < 0.01 for gmv, usd in converted)
+        kept = _marts()
+
         # corrected re-deliveries: what depends on the marketplace source
         write_redeliveries(inbox)
         marketplace_only = _run(*both)

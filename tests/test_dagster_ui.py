@@ -254,8 +254,9 @@ def _wait_until_loaded(ui: Ui, process: subprocess.Popen, log_path: Path) -> Non
 def _stop_process_group(process: subprocess.Popen) -> None:
     """dagster dev takes a while to stop its webserver, daemon and code server after
     SIGTERM: give the whole group that long, then kill what is left."""
-    group = os.getpgid(process.pid)
-    os.killpg(group, signal.SIGTERM)
+    group = process.pid  # start_new_session: the group's id is the leader's pid
+    with contextlib.suppress(ProcessLookupError):  # the leader (make) may have exited
+        os.killpg(group, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=30)
     with contextlib.suppress(ProcessLookupError):
