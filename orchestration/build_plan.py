@@ -60,7 +60,7 @@ class BuildPlan:
         refresh = " (rebuilt whole: --full-refresh)" if self.full_refresh else ""
         if self.select:
             return f"dbt build of {' '.join(self.select)}{refresh}: {self.reason}"
-        return f"dbt build of everything: {self.reason}"
+        return f"dbt build of everything{refresh}: {self.reason}"
 
 
 @dataclass
