@@ -30,6 +30,8 @@ class CaseResult:
     runs: list[float] = field(default_factory=list)
     growth_rows: float | None = None  # on the larger size: its rows / the smaller's
     growth_time: float | None = None  # and its time / the smaller's
+    # a build's dbt time and its slowest nodes, from the run's JSON summary
+    slowest: str = ""
 
     @property
     def ratio(self) -> float | None:
@@ -116,10 +118,20 @@ def table(results: list[CaseResult]) -> str:
     return "\n".join(lines)
 
 
+def slowest_nodes(results: list[CaseResult]) -> str:
+    """Where each measured build spent its time: dbt's own time and its slowest nodes."""
+    lines = [f"- {r.case} ({r.rows:,} rows): {r.slowest}" for r in results if r.slowest]
+    if not lines:
+        return ""
+    return "\n\n## Where the builds' time went (dbt's slowest nodes)\n\n" + "\n".join(lines)
+
+
 def write_results(folder: Path, scale: str, repeat: int, results: list[CaseResult]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    (folder / "latest.md").write_text(f"# make bench, scale {scale}, {stamp}\n\n{table(results)}\n")
+    (folder / "latest.md").write_text(
+        f"# make bench, scale {scale}, {stamp}\n\n{table(results)}{slowest_nodes(results)}\n"
+    )
     rows = [asdict(r) | {"ratio": r.ratio} for r in results]
     (folder / "latest.json").write_text(
         json.dumps({"scale": scale, "repeat": repeat, "results": rows}, indent=2)

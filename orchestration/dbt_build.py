@@ -24,6 +24,9 @@ class BuildReport:
     counts: Counter = field(default_factory=Counter)  # (resource type, status) -> nodes
     failures: list[str] = field(default_factory=list)
     log_path: Path | None = None  # dbt's full log of this build
+    # (node, seconds) of the nodes that took longest: where a slow build's time went
+    slowest: list[tuple[str, float]] = field(default_factory=list)
+    seconds: float = 0.0  # dbt's own elapsed time of the build
 
     def lines(self) -> list[str]:
         built = sum(n for (kind, status), n in self.counts.items() if kind in _BUILT)
@@ -282,9 +285,15 @@ def _on_event(progress: ProgressLine | None) -> Callable:
     return on_event
 
 
+SLOWEST_NODES = 5
+
+
 def _report(result, target_path: Path | None = None) -> BuildReport:
     report = BuildReport(success=bool(result.success))
-    for node_result in getattr(result.result, "results", None) or []:
+    node_results = getattr(result.result, "results", None) or []
+    report.seconds = float(getattr(result.result, "elapsed_time", 0.0) or 0.0)
+    report.slowest = _slowest(node_results)
+    for node_result in node_results:
         kind = str(node_result.node.resource_type)
         status = str(node_result.status)
         if kind in _BUILT and status != "success":
@@ -295,6 +304,14 @@ def _report(result, target_path: Path | None = None) -> BuildReport:
     if result.exception is not None:
         report.failures.append(f"dbt could not run: {_first_line(result.exception)}")
     return report
+
+
+def _slowest(node_results) -> list[tuple[str, float]]:
+    timed = sorted(node_results, key=lambda result: -(result.execution_time or 0.0))
+    return [
+        (result.node.name, round(result.execution_time or 0.0, 2))
+        for result in timed[:SLOWEST_NODES]
+    ]
 
 
 def _failure(kind: str, status: str, node_result, target_path: Path | None) -> str:

@@ -158,6 +158,10 @@ class RunSummary:
                 "success": self.build.success,
                 "failures": self.build.failures,
                 "log": str(self.build.log_path) if self.build.log_path else None,
+                "seconds": round(self.build.seconds, 3),
+                "slowest": [
+                    {"node": node, "seconds": seconds} for node, seconds in self.build.slowest
+                ],
             },
             "rejected_rows": {
                 rows.mart: {"this_run": rows.this_run, "in_warehouse": rows.in_warehouse}

@@ -49,6 +49,10 @@ def test_a_run_builds_nothing_when_nothing_is_new_and_only_what_new_loads_change
         both = ["--inbox", str(inbox), "--events", str(events)]
         first = _run(*both)
         assert first["build_plan"]["select"] is None and first["build"]["success"]
+        # where the build's time went: its five slowest nodes, slowest first
+        slowest = [node["seconds"] for node in first["build"]["slowest"]]
+        assert len(slowest) == 5 and slowest == sorted(slowest, reverse=True)
+        assert 0 < slowest[0] <= first["build"]["seconds"]
 
         again = _run(*both)
         assert again["build_plan"]["skipped"] and again["build"] is None
