@@ -3,17 +3,26 @@
 -- payload. A view over every landed line, loads dlt never completed
 -- included: int_shop_events_landed picks the lines of new completed
 -- deliveries and stores them, so each payload is parsed once.
+{%- set payload_fields = [
+    'article_id', 'cart_id', 'order_id', 'payment_id', 'line_number', 'quantity',
+    'unit_price', 'total_amount', 'amount', 'currency', 'payment_method', 'status',
+] %}
+
 with source as (
     select * from {{ source('web_shop', 'shop_events') }}
 ),
 
 parsed as (
     select
-        *,
-        case
-            when _parse_error is null then {{ parse_json('payload') }}
-        end as json_document
+        source.*,
+        -- the payload's fields (none of them an envelope column's name)
+        json_document.*
     from source
+    {{ json_record_join(
+        'case when source._parse_error is null then source.payload end',
+        payload_fields,
+        'json_document'
+    ) }}
 ),
 
 typed as (
@@ -30,22 +39,18 @@ typed as (
         {{ clean_text('customer_id') }} as customer_id,
         {{ clean_text('session_id') }} as session_id,
         upper({{ clean_text('country_code') }}) as country_code,
-        {{ json_text('json_document', 'article_id') }} as article_id,
-        {{ json_text('json_document', 'cart_id') }} as cart_id,
-        {{ json_text('json_document', 'order_id') }} as order_id,
-        {{ json_text('json_document', 'payment_id') }} as payment_id,
-        {{ text_to_integer(json_text('json_document', 'line_number')) }}
-            as order_line_number,
-        {{ text_to_integer(json_text('json_document', 'quantity')) }} as quantity,
-        {{ text_to_decimal(json_text('json_document', 'unit_price')) }}
-            as unit_price,
-        {{ text_to_decimal(json_text('json_document', 'total_amount')) }}
-            as total_amount,
-        {{ text_to_decimal(json_text('json_document', 'amount')) }} as amount,
-        upper({{ json_text('json_document', 'currency') }}) as currency_code,
-        lower({{ json_text('json_document', 'payment_method') }})
-            as payment_method,
-        lower({{ json_text('json_document', 'status') }}) as payment_status
+        article_id,
+        cart_id,
+        order_id,
+        payment_id,
+        {{ text_to_integer('line_number') }} as order_line_number,
+        {{ text_to_integer('quantity') }} as quantity,
+        {{ text_to_decimal('unit_price') }} as unit_price,
+        {{ text_to_decimal('total_amount') }} as total_amount,
+        {{ text_to_decimal('amount') }} as amount,
+        upper(currency) as currency_code,
+        lower(payment_method) as payment_method,
+        lower(status) as payment_status
     from parsed
 )
 
