@@ -185,6 +185,45 @@ checked as (
             ), '')
         end as rejection_reason
     from with_texts
+),
+
+final as (
+    select
+        file_hash,
+        file_name,
+        source_line_number,
+        load_id,
+        staged_at,
+        parse_error,
+        event_id,
+        event_type,
+        occurred_at_text,
+        occurred_at,
+        customer_id,
+        session_id,
+        country_code,
+        article_id,
+        cart_id,
+        order_id,
+        payment_id,
+        order_line_number,
+        quantity,
+        unit_price,
+        total_amount,
+        amount,
+        currency_code,
+        payment_method,
+        payment_status,
+        quantity_text,
+        unit_price_text,
+        total_amount_text,
+        amount_text,
+        rejection_reason,
+        -- the delivered line only where a reader needs it, beside its reason:
+        -- kept for every accepted event too it doubled the bytes a first
+        -- build writes (landed already holds it)
+        case when rejection_reason is not null then payload end as payload
+    from checked
 )
 
-select * from checked
+select * from final
