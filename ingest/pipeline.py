@@ -311,24 +311,36 @@ _RAW_TABLES_SEEN: set[tuple[str, str, str]] = set()
 
 def ensure_raw_tables(target: str) -> None:
     """Create the raw tables of every source that has never loaded, so `dbt build`
-    works on a warehouse that has seen no files of some kind yet."""
-    for source in (MARKETPLACE, WEB_SHOP_EVENTS):
-        seen = (target, settings.warehouse_identity(target), source.pipeline_name)
-        if seen in _RAW_TABLES_SEEN:
-            continue
-        pipeline = make_pipeline(target, source.pipeline_name)
+    works on a warehouse that has seen no files of some kind yet. One query asks
+    which exist: a run with nothing new pays one connection for it, not three."""
+    identity = settings.warehouse_identity(target)
+    sources = [
+        source
+        for source in (MARKETPLACE, WEB_SHOP_EVENTS)
+        if (target, identity, source.pipeline_name) not in _RAW_TABLES_SEEN
+    ]
+    rates = (target, identity, exchange_rates.PIPELINE_NAME)
+    check_rates = rates not in _RAW_TABLES_SEEN
+    names = [source.pipeline_name for source in sources]
+    names += [exchange_rates.PIPELINE_NAME] if check_rates else []
+    if not names:
+        return
+    pipelines = {name: make_pipeline(target, name) for name in names}
+    for pipeline in pipelines.values():
         finish_interrupted_load(pipeline, target)
-        if not _table_exists(pipeline, source.manifest_table):
+    tables = [source.manifest_table for source in sources]
+    tables += [exchange_rates.MANIFEST_TABLE] if check_rates else []
+    existing = _existing_tables(pipelines[names[0]], tables)
+    for source in sources:
+        if source.manifest_table not in existing:
+            pipeline = pipelines[source.pipeline_name]
             with work_folder(pipeline) as workdir:
                 empty = source.staging_area(Path(workdir), target)
                 run_pipeline(pipeline, source.source([], empty), target)
-        _RAW_TABLES_SEEN.add(seen)
-    seen = (target, settings.warehouse_identity(target), exchange_rates.PIPELINE_NAME)
-    if seen not in _RAW_TABLES_SEEN:
-        _RAW_TABLES_SEEN.add(seen)
-        pipeline = make_pipeline(target, exchange_rates.PIPELINE_NAME)
-        finish_interrupted_load(pipeline, target)
-        if not _table_exists(pipeline, exchange_rates.MANIFEST_TABLE):
+        _RAW_TABLES_SEEN.add((target, identity, source.pipeline_name))
+    if check_rates:
+        _RAW_TABLES_SEEN.add(rates)  # before the ingest below, which calls back here
+        if exchange_rates.MANIFEST_TABLE not in existing:
             # never an empty rates table: every warehouse converts with the bundled ECB file
             ingest_exchange_rates([], target)
 
@@ -368,15 +380,15 @@ def load_workers(target: str) -> int:
     return settings.load_workers() or (8 if target == "postgres" else 2)
 
 
-def _table_exists(pipeline: dlt.Pipeline, table: str) -> bool:
-    try:
-        with pipeline.sql_client() as client:
-            client.execute_sql(
-                f"select 1 from {client.make_qualified_table_name(table)} where 1 = 0"  # noqa: S608
-            )
-    except DatabaseUndefinedRelation:
-        return False
-    return True
+def _existing_tables(pipeline: dlt.Pipeline, tables: list[str]) -> set[str]:
+    """Which of `tables` the pipeline's dataset holds (all its sources share `raw`)."""
+    with pipeline.sql_client() as client:
+        schema = client.make_qualified_table_name_path(None, quote=False)[-1]
+        stored = {client.make_qualified_table_name_path(t, quote=False)[-1]: t for t in tables}
+        rows = client.execute_sql(
+            "select table_name from information_schema.tables where table_schema = %s", schema
+        )
+    return {stored[name] for (name,) in rows or [] if name in stored}
 
 
 def _for_people(url: str) -> str:
