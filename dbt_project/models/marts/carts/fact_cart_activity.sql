@@ -12,7 +12,7 @@
 -- (removals negative). A removal is valued at the price of the article's
 -- latest addition to that cart. Incremental: carts touched by new loads are
 -- rebuilt whole, so a late addition also fixes the value of its removal.
-with events as (
+with events as {{ not_materialized() }} (
     select * from {{ ref('int_shop_events_deduplicated') }}
     where event_type in ('ADD_TO_CART', 'REMOVE_FROM_CART')
 ),

@@ -14,7 +14,7 @@
 -- runs recompute only the sellers that rows of newer loads mention.
 {% set seller_key = 'marketplace_code, seller_id' %}
 
-with accepted_rows as (
+with accepted_rows as {{ not_materialized() }} (
     select * from {{ ref('int_sales_rows_validated') }}
     where rejection_reason is null
 ),

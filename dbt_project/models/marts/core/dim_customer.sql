@@ -12,7 +12,7 @@
 -- country of their latest event that names one (ties: alphabetical).
 -- Incremental: the customers that new loads mention are recomputed from all
 -- their events; the others keep their row.
-with all_events as (
+with all_events as {{ not_materialized() }} (
     select * from {{ ref('int_shop_events_deduplicated') }}
 ),
 

@@ -15,7 +15,7 @@
 {%- set incremental_run = is_incremental()
     and relation_has_column(this, 'last_staged_at') %}
 
-with all_events as (
+with all_events as {{ not_materialized() }} (
     select * from {{ ref('int_shop_events_deduplicated') }}
     where article_id is not null
 ),

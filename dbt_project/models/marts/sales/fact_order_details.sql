@@ -11,7 +11,7 @@
 -- One row per order line (transaction item). Should two events claim the same
 -- line of an order, the earlier one is the line. Incremental: orders touched
 -- by new loads are rebuilt whole.
-with events as (
+with events as {{ not_materialized() }} (
     select * from {{ ref('int_shop_events_deduplicated') }}
     where event_type = 'ORDER_DETAILS'
 ),

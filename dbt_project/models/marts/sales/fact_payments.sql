@@ -11,7 +11,7 @@
 -- One row per payment attempt, numbered per order in time order.
 -- Incremental: orders touched by new loads are rebuilt whole, so a late
 -- attempt renumbers the others.
-with events as (
+with events as {{ not_materialized() }} (
     select * from {{ ref('int_shop_events_deduplicated') }}
     where event_type = 'MAKE_PAYMENT'
 ),

@@ -13,7 +13,7 @@
 -- late SALES event never orphans lines or payments; such an order is pending
 -- with no placed_at until its SALES arrives. Incremental: orders touched by
 -- new loads are rebuilt whole.
-with events as (
+with events as {{ not_materialized() }} (
     select * from {{ ref('int_shop_events_deduplicated') }}
     where event_type in ('SALES', 'ORDER_DETAILS', 'MAKE_PAYMENT', 'SUCCESS_SALE')
 ),

@@ -18,7 +18,7 @@
 -- Incremental runs recompute the keys that newly staged deliveries contain,
 -- from all of their deliveries, so the winner is the same as in a full build
 -- whatever order loads complete in; other keys keep their figures.
-with summed_deliveries as (
+with summed_deliveries as {{ not_materialized() }} (
     select * from {{ ref('int_sales_rows_summed_per_delivery') }}
 ),
 
