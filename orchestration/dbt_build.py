@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -327,8 +328,15 @@ def _failure(kind: str, status: str, node_result, target_path: Path | None) -> s
 
 
 def _first_line(message: object) -> str:
+    """The line that says what is wrong: dbt's own errors open with a bare title
+    ("Compilation Error") and say it on the next line."""
     lines = [line.strip() for line in str(message or "error").splitlines() if line.strip()]
+    if len(lines) > 1 and _BARE_TITLE.fullmatch(lines[0]):
+        return f"{lines[0]}: {lines[1]}"
     return lines[0] if lines else "error"
+
+
+_BARE_TITLE = re.compile(r"[A-Z][A-Za-z ]* Error( in [a-z_]+ [\w.]+ \([^)]*\))?")
 
 
 def dbt_environment(target: str):

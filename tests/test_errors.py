@@ -125,3 +125,26 @@ def test_a_failing_data_test_says_how_many_rows_and_where_its_query_is(duckdb_wa
     assert "1 row(s) break it" in failure
     query_file = Path(failure.split("its query lists them: ")[1])
     assert query_file.is_file() and "sku_sales" in query_file.read_text()
+
+
+@pytest.mark.parametrize(
+    ("message", "line"),
+    [
+        (
+            "Compilation Error\n  dbt found two schema.yml entries for the same macro\n  more",
+            "Compilation Error: dbt found two schema.yml entries for the same macro",
+        ),
+        (
+            "Database Error in model dim_customer (models/marts/core/dim_customer.sql)\n"
+            "  relation raw.shop_events does not exist\n  LINE 3",
+            "Database Error in model dim_customer (models/marts/core/dim_customer.sql): "
+            "relation raw.shop_events does not exist",
+        ),
+        ("relation raw.shop_events does not exist\nLINE 3", "relation raw.shop_events does not exist"),
+    ],
+)
+def test_a_dbt_error_is_told_by_the_line_that_says_what_is_wrong(message, line):
+    # dbt's errors open with a bare title; the summary's one line must say the cause
+    from orchestration.dbt_build import _first_line
+
+    assert _first_line(message) == line
