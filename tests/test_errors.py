@@ -140,7 +140,7 @@ def test_a_failing_data_test_says_how_many_rows_and_where_its_query_is(duckdb_wa
             "Database Error in model dim_customer (models/marts/core/dim_customer.sql): "
             "relation raw.shop_events does not exist",
         ),
-        ("relation raw.shop_events does not exist\nLINE 3", "relation raw.shop_events does not exist"),
+        ("relation raw.x does not exist\nLINE 3", "relation raw.x does not exist"),
     ],
 )
 def test_a_dbt_error_is_told_by_the_line_that_says_what_is_wrong(message, line):
