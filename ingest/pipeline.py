@@ -15,7 +15,7 @@ from typing import Any
 import dlt
 import pyarrow as pa
 from dlt.common.storages.configuration import FilesystemConfiguration
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import DatabaseUndefinedRelation, DestinationUndefinedEntity
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
@@ -135,6 +135,9 @@ def make_pipeline(target: str, name: str = "marketplace", role: str = "loader") 
     if target == "postgres":  # a role's login changes when setup-roles runs
         destination = dlt.destinations.postgres(credentials=_postgres_credentials(role))
         return _pipeline(target, name, destination)
+    if target == "spark":  # Parquet files Spark reads as external tables
+        destination = dlt.destinations.filesystem(bucket_url=settings.spark_raw_url())
+        return _pipeline(target, name, destination)
     raise ValueError(f"unknown target {target!r}; use one of {settings.TARGETS}")
 
 
@@ -167,6 +170,16 @@ def _postgres_credentials(role: str) -> PostgresCredentials:
     credentials.username, credentials.password = pg.user, pg.password
     credentials.database = pg.database
     return credentials
+
+
+# what a dataset that has never loaded raises when asked for a table: the SQL
+# destinations name the relation, the filesystem destination the entity
+NEVER_LOADED = (DatabaseUndefinedRelation, DestinationUndefinedEntity)
+
+
+def loader_file_format(target: str) -> str | None:
+    """Spark reads raw as Parquet tables; the SQL destinations take dlt's default."""
+    return "parquet" if target == "spark" else None
 
 
 def staged_format_for(target: str) -> str:
@@ -297,7 +310,7 @@ def _rate_files_seen(pipeline: dlt.Pipeline) -> tuple[set[str], set[str]]:
                 f"as manifest inner join {loads} as loads "
                 "on manifest._dlt_load_id = loads.load_id where loads.status = 0"
             )
-    except DatabaseUndefinedRelation:
+    except NEVER_LOADED:
         return set(), set()
     loaded = {file_hash for file_hash, status in rows or [] if status == exchange_rates.LOADED}
     rejected = {file_hash for file_hash, status in rows or [] if status != exchange_rates.LOADED}
@@ -364,7 +377,7 @@ def run_pipeline(
 ) -> str | None:
     """Extract, normalize and load one package; returns its load id. `stage` names
     the fault points (ingest: delivery files, rates: exchange rates)."""
-    pipeline.extract(source)
+    pipeline.extract(source, loader_file_format=loader_file_format(target))
     fault_point(f"{stage}:after_extract")
     pipeline.normalize()
     fault_point(f"{stage}:after_normalize")
@@ -442,7 +455,7 @@ def ingested_files(pipeline: dlt.Pipeline, source: FileSource, rehash: bool) -> 
                 # (url, size, mtime), and the hash its latest load saw must win
                 "order by loads.inserted_at"
             )
-    except DatabaseUndefinedRelation:
+    except NEVER_LOADED:
         return ingested
     for file_name, url, size, modified_at, file_hash, status, _loaded_at in rows or []:
         identity = file_identity(url, size, modified_at)

@@ -4,6 +4,8 @@ DuckDB: `WAREHOUSE_DUCKDB` (default `data/warehouse.duckdb` under the project).
 PostgreSQL: the standard libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE;
 the roles of `warehouse setup-roles` (loader, transformer, reporter) are named by
 `WAREHOUSE_<ROLE>_ROLE` and log in with `WAREHOUSE_<ROLE>_PASSWORD`.
+Spark: `WAREHOUSE_SPARK_DIR` (default data/spark): the raw Parquet lake, the tables
+dbt builds and the local metastore of `method: session`.
 Loading: `WAREHOUSE_DUCKDB_MEMORY_LIMIT` (DuckDB's memory_limit while loading raw,
 default 512MB) and `WAREHOUSE_LOAD_WORKERS` (parallel dlt load jobs).
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-TARGETS = ("duckdb", "postgres")
+TARGETS = ("duckdb", "postgres", "spark")
 RAW_SCHEMA_NAME = "raw"
 
 
@@ -49,6 +51,30 @@ def duckdb_path() -> Path:
     configured = os.environ.get("WAREHOUSE_DUCKDB")
     path = Path(configured) if configured else PROJECT_ROOT / "data" / "warehouse.duckdb"
     return path.resolve()
+
+
+def spark_dir() -> Path:
+    """The Spark warehouse folder (`WAREHOUSE_SPARK_DIR`, default data/spark): `lake/`
+    holds raw as dlt writes it, `tables/` what dbt builds, `metastore_db/` the local
+    session's catalog. Absolute, so every process finds the same metastore."""
+    configured = os.environ.get("WAREHOUSE_SPARK_DIR")
+    path = Path(configured) if configured else PROJECT_ROOT / "data" / "spark"
+    return path.resolve()
+
+
+def spark_raw_url() -> str:
+    """Where dlt lands raw for Spark: `WAREHOUSE_SPARK_RAW_URL` (a bucket URL a cluster
+    reads) or the `lake` folder of spark_dir()."""
+    configured = os.environ.get("WAREHOUSE_SPARK_RAW_URL")
+    return configured or (spark_dir() / "lake").as_uri()
+
+
+def dbt_target_name(target: str) -> str:
+    """The profiles.yml output a target builds with: Spark through a cluster's Thrift
+    server when WAREHOUSE_SPARK_THRIFT_HOST names one, else a local session."""
+    if target == "spark" and os.environ.get("WAREHOUSE_SPARK_THRIFT_HOST"):
+        return "spark_thrift"
+    return target
 
 
 def published_duckdb_path() -> Path:
@@ -168,6 +194,8 @@ def describe_warehouse(target: str) -> str:
     """Where the warehouse is, for people (never the password)."""
     if target == "duckdb":
         return f"DuckDB file {duckdb_path()}"
+    if target == "spark":
+        return f"Spark warehouse in {spark_dir()} (raw as Parquet in {spark_raw_url()})"
     from .roles import existing_roles
 
     pg = postgres_settings()
@@ -187,6 +215,8 @@ def warehouse_identity(target: str) -> str:
     """A short stable name for the warehouse a target points at (for local dlt state)."""
     if target == "duckdb":
         where = str(duckdb_path())
+    elif target == "spark":
+        where = f"spark:{spark_raw_url()}"
     else:
         pg = postgres_settings()
         where = f"{pg.host}:{pg.port}/{pg.database}"
@@ -207,7 +237,13 @@ def dbt_log_dir() -> Path:
 
 def dbt_environment(target: str) -> dict[str, str]:
     """Environment for dbt: the profile reads these with env_var()."""
-    env = {"WAREHOUSE_DUCKDB": str(duckdb_path()), "WAREHOUSE_REPORTER_GRANTEE": ""}
+    env = {
+        "WAREHOUSE_DUCKDB": str(duckdb_path()),
+        "WAREHOUSE_SPARK_DIR": str(spark_dir()),
+        "WAREHOUSE_SPARK_RAW_URL": spark_raw_url(),
+        "WAREHOUSE_SPARK_LOG_CONFIG": str(DBT_PROJECT_DIR / "spark" / "log4j2.properties"),
+        "WAREHOUSE_REPORTER_GRANTEE": "",
+    }
     if target == "postgres":
         from .roles import existing_roles
 

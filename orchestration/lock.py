@@ -2,6 +2,8 @@
 
 - DuckDB: an OS file lock (`flock`) on `<warehouse file>.lock` beside the DuckDB
   file; the file says who holds it (pid, command, since).
+- Spark: the same, on `writer.lock` in the Spark warehouse folder (a local session's
+  metastore admits one process anyway; a cluster's writers share that folder's host).
 - PostgreSQL: a session advisory lock in the warehouse database, held by a
   connection of its own whose `application_name` says who holds it.
 
@@ -53,7 +55,7 @@ def _me(command: str) -> Holder:
 def writer_lock(target: str, command: str, wait_seconds: float = 0) -> Iterator[None]:
     """Hold the warehouse's writer lock; raise WarehouseBusy if another run holds it
     for longer than `wait_seconds`."""
-    lock = _DuckDbLock() if target == "duckdb" else _PostgresLock()
+    lock = _PostgresLock() if target == "postgres" else _FileLock(_lock_file(target))
     me = _me(command)
     deadline = time.monotonic() + max(wait_seconds, 0)
     while not lock.try_acquire(me):
@@ -72,9 +74,15 @@ def writer_lock(target: str, command: str, wait_seconds: float = 0) -> Iterator[
         lock.release()
 
 
-class _DuckDbLock:
-    def __init__(self) -> None:
-        self.path = Path(f"{settings.duckdb_path()}.lock")
+def _lock_file(target: str) -> Path:
+    if target == "spark":
+        return settings.spark_dir() / "writer.lock"
+    return Path(f"{settings.duckdb_path()}.lock")
+
+
+class _FileLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._file = None
 
     def try_acquire(self, me: Holder) -> bool:
