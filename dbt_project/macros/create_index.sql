@@ -18,3 +18,9 @@
 {% macro duckdb__create_index(columns, include=none, where=none) -%}
     select 1 as no_index_needed
 {%- endmacro %}
+
+{#- Spark tables have no indexes: Parquet's row-group statistics and the
+    partitions prune instead. -#}
+{% macro spark__create_index(columns, include=none, where=none) -%}
+    select 1 as no_index_needed
+{%- endmacro %}

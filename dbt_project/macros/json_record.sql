@@ -26,3 +26,12 @@
         select unnest(json_transform({{ document }}, '{{ tojson(shape) }}'))
     ) as {{ alias }} on true
 {%- endmacro %}
+
+{#- Spark: json_tuple parses the text once per row into all the fields (as
+    text); `outer` keeps the rows whose text is null. It is a lateral view,
+    which Spark writes after the from item it reads: the macro's callers put
+    it last in their from clause. -#}
+{% macro spark__json_record_join(document, fields, alias) -%}
+    lateral view outer json_tuple({{ document }}, '{{ fields | join("', '") }}') {{ alias }} as
+    {{ fields | join(', ') }}
+{%- endmacro %}

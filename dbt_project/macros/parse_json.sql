@@ -11,3 +11,9 @@
 {% macro duckdb__parse_json(expression) -%}
     cast({{ expression }} as json)
 {%- endmacro %}
+
+{#- Spark has no JSON type: its JSON functions (get_json_object, json_tuple)
+    read the text itself. -#}
+{% macro spark__parse_json(expression) -%}
+    {{ expression }}
+{%- endmacro %}

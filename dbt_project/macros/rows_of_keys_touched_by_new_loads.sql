@@ -5,8 +5,10 @@
     loads arrive in). All rows on a full build, or when the model was built
     before it had the watermark column: with
     on_schema_change='append_new_columns' it then gets the column and every
-    key recomputed once. -#}
+    key recomputed once. A model that overwrites partitions (Spark, see
+    keyed_incremental) recomputes the partitions instead. -#}
 {% macro rows_of_keys_touched_by_new_loads(rows, key_columns) -%}
+    {%- set key_columns = recomputed_columns(key_columns) -%}
     {%- if is_incremental() and relation_has_column(this, 'last_staged_at') -%}
         select {{ rows }}.*
         from {{ rows }}

@@ -7,3 +7,9 @@
 {% macro default__utc_now() -%}
     cast(now() at time zone 'UTC' as timestamp)
 {%- endmacro %}
+
+{#- Spark's timestamps are instants shown in the session's time zone, which the
+    profile sets to UTC. -#}
+{% macro spark__utc_now() -%}
+    current_timestamp()
+{%- endmacro %}

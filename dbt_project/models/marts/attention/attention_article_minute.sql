@@ -1,14 +1,12 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        unique_key=['article_id', 'minute_start'],
         post_hook=[
             "{{ create_index(['minute_start'], include=['article_id', "
             ~ "'details_view_count', 'transaction_item_count']) }}",
             {"sql": "{{ refresh_statistics() }}", "transaction": false},
         ],
+        **keyed_incremental(['article_id', 'minute_start']),
     )
 }}
 

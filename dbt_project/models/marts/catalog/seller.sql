@@ -2,10 +2,8 @@
     itself (see the macro rows_of_keys_touched_by_new_loads). -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['marketplace_code', 'seller_id'],
         on_schema_change='append_new_columns',
+        **keyed_incremental(['marketplace_code', 'seller_id']),
     )
 }}
 

@@ -1,10 +1,8 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='customer_id',
         on_schema_change='append_new_columns',
         post_hook=["{{ create_index(['customer_id']) }}"],
+        **keyed_incremental('customer_id'),
     )
 }}
 

@@ -93,8 +93,8 @@ final as (
         cast(extract(year from date_day) as integer) as year_number,
         cast(extract(month from date_day) as integer) as month_number,
         cast(extract(day from date_day) as integer) as day_of_month,
-        cast(extract(isodow from date_day) as integer) as iso_day_of_week,
-        extract(isodow from date_day) in (6, 7) as is_weekend,
+        cast({{ iso_day_of_week('date_day') }} as integer) as iso_day_of_week,
+        {{ iso_day_of_week('date_day') }} in (6, 7) as is_weekend,
         cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month_start
     from days
 )

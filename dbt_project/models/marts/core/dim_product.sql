@@ -1,10 +1,8 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='article_id',
         on_schema_change='append_new_columns',
         post_hook=["{{ create_index(['article_id']) }}"],
+        **keyed_incremental('article_id'),
     )
 }}
 

@@ -2,10 +2,8 @@
     which stages every landed row anew) replace their earlier copy -#}
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['file_hash', 'file_name', 'source_row_number'],
         on_schema_change='append_new_columns',
+        **keyed_incremental(['file_hash', 'file_name', 'source_row_number']),
     )
 }}
 

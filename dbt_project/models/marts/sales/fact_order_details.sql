@@ -1,10 +1,8 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        unique_key='order_id',
         post_hook=["{{ create_index(['order_id']) }}"],
+        **keyed_incremental('order_id'),
     )
 }}
 

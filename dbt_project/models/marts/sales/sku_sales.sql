@@ -1,15 +1,13 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=[
+        on_schema_change='append_new_columns',
+        **keyed_incremental([
             'marketplace_code',
             'country_code',
             'report_date',
             'seller_id',
             'sku_id',
-        ],
-        on_schema_change='append_new_columns',
+        ], partition_by='report_date'),
     )
 }}
 
