@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug or os.environ.get("WAREHOUSE_DEBUG") == "1"
     if not debug:  # dlt logs a failed job's traceback; the error line below says it all
         os.environ.setdefault("RUNTIME__LOG_LEVEL", "CRITICAL")
+        if getattr(args, "target", None) == "spark":
+            from .spark import quiet_pyspark
+
+            quiet_pyspark()
     try:
         return _run_command(args)
     except KeyboardInterrupt:

@@ -134,7 +134,7 @@ def dbt_args(command: list[str], target: str, verbose: bool = False) -> list[str
         "--profiles-dir",
         str(settings.DBT_PROJECT_DIR),
         "--target",
-        target,
+        settings.dbt_target_name(target),
         "--target-path",
         str(target_path(target)),
         "--log-path",
@@ -329,11 +329,15 @@ def _failure(kind: str, status: str, node_result, target_path: Path | None) -> s
 
 def _first_line(message: object) -> str:
     """The line that says what is wrong: dbt's own errors open with a bare title
-    ("Compilation Error") and say it on the next line."""
+    ("Compilation Error") and say it further down, on dbt-spark's after a second
+    title ("Runtime Error in model m (path)", "Runtime Error", the engine's words)."""
     lines = [line.strip() for line in str(message or "error").splitlines() if line.strip()]
-    if len(lines) > 1 and _BARE_TITLE.fullmatch(lines[0]):
-        return f"{lines[0]}: {lines[1]}"
-    return lines[0] if lines else "error"
+    if not lines:
+        return "error"
+    said = next((line for line in lines if not _BARE_TITLE.fullmatch(line)), None)
+    if said is None or said == lines[0]:
+        return lines[0]
+    return f"{lines[0]}: {said}"
 
 
 _BARE_TITLE = re.compile(r"[A-Z][A-Za-z ]* Error( in [a-z_]+ [\w.]+ \([^)]*\))?")

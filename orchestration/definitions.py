@@ -1,6 +1,6 @@
 """Dagster definitions of the warehouse (`make ui`): assets, jobs, schedule, sensor.
 
-The target is `WAREHOUSE_TARGET` (duckdb by default, or postgres), read where the
+The target is `WAREHOUSE_TARGET` (duckdb by default, postgres or spark), read where the
 code is loaded; the warehouse itself comes from the same variables as the CLI's.
 Every job runs its steps in one process (DuckDB admits one writing process) and is
 tagged with its warehouse, so the run queue (orchestration/dagster.yaml) runs one

@@ -19,7 +19,6 @@ from ingest.pipeline import (
     ingest_event_files,
     ingest_exchange_rates,
     ingest_marketplace_files,
-    make_pipeline,
 )
 
 from .build_plan import BuildPlan, forget_green_build, record_green_build
@@ -32,6 +31,7 @@ from .dbt_build import (
 )
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_REJECTED_INPUT
 from .publish import PublishReport, publish_marts, withhold
+from .read_marts import fetch_rows, marts_connection
 
 
 @dataclass
@@ -257,10 +257,11 @@ def build(
 
 
 def count_missing_rates(target: str) -> MissingRates:
-    with make_pipeline(target, role="reporter").sql_client() as client:
-        rows = client.execute_sql(
+    with marts_connection(target, "warehouse run: missing rates") as connection:
+        rows = fetch_rows(
+            connection,
             "select currency_code, count(*) from marts.fx_missing_rates "
-            "group by currency_code order by currency_code"
+            "group by currency_code order by currency_code",
         )
     return MissingRates(
         sum(int(count) for _, count in rows or []),
@@ -272,14 +273,14 @@ def count_rejected_rows(target: str, since: dt.datetime) -> list[RejectedRows]:
     """Rows each quality mart lists, staged since `since` and in all."""
     since_literal = since.strftime("%Y-%m-%d %H:%M:%S.%f")  # formatted here, not data
     counts = []
-    with make_pipeline(target, role="reporter").sql_client() as client:
+    with marts_connection(target, "warehouse run: rejected rows") as connection:
         for mart in REJECTED_WHAT:  # constants, not data
-            rows = client.execute_sql(
+            ((total, this_run),) = fetch_rows(
+                connection,
                 "select count(*), "  # noqa: S608
                 f"sum(case when staged_at >= cast('{since_literal}' as timestamp) "
-                f"then 1 else 0 end) from marts.{mart}"
+                f"then 1 else 0 end) from marts.{mart}",
             )
-            total, this_run = rows[0]
             counts.append(RejectedRows(mart, int(this_run or 0), int(total)))
     return counts
 

@@ -1,6 +1,6 @@
 """Connections of the commands that only read the marts (export, report): DuckDB
 read-only, PostgreSQL as reporter (where setup-roles created it) in read-only
-transactions."""
+transactions, Spark through its session or Thrift server."""
 
 from __future__ import annotations
 
@@ -34,11 +34,27 @@ def marts_connection(target: str, application_name: str) -> Iterator[object]:
         with closing(open_duckdb_read_only(settings.duckdb_path())) as connection:
             yield connection
         return
+    if target == "spark":
+        from . import spark
+
+        with closing(spark.connect()) as connection:
+            yield connection
+        return
     from .postgres import connect
 
     with closing(connect(application_name=application_name, role="reporter")) as connection:
         connection.set_session(readonly=True)
         yield connection
+
+
+def fetch_rows(connection, statement: str) -> list[tuple]:
+    """The rows of one query of the caller's constants (never data)."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(statement)
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def fetch_mart(connection, name: str, order_by: str) -> list[dict]:

@@ -59,6 +59,6 @@ def dbt_resource(target: str) -> DbtCliResource:
     return DbtCliResource(
         project_dir=str(settings.DBT_PROJECT_DIR),
         profiles_dir=str(settings.DBT_PROJECT_DIR),
-        target=target,
+        target=settings.dbt_target_name(target),
         dbt_executable=dbt_executable(),
     )
