@@ -12,7 +12,7 @@ DAGSTER_HOME ?= $(CURDIR)/data/dagster
 TEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: demo docs ui metrics test test-fast lint metadata format bench clean
+.PHONY: demo demo-spark docs ui metrics test test-fast test-spark lint metadata format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)  ## sample files -> dlt -> DuckDB raw -> dbt build -> summary
 	$(BIN)/warehouse demo
+
+demo-spark: $(STAMP)  ## the demo on Apache Spark: raw as Parquet in data/spark/lake, a local session
+	$(BIN)/warehouse demo --target spark
 
 data/demo.duckdb:
 	$(MAKE) demo
@@ -38,11 +41,15 @@ metrics: $(STAMP) data/demo.duckdb  ## the semantic layer: mf validate-configs a
 	cd dbt_project && WAREHOUSE_DUCKDB=../data/demo.duckdb ../$(BIN)/dbt parse --quiet --profiles-dir . --target duckdb
 	cd dbt_project && WAREHOUSE_DUCKDB=../data/demo.duckdb DBT_PROFILES_DIR=. ../$(BIN)/mf validate-configs
 
-test: $(STAMP) lint metadata  ## lint, metadata checks, then the whole test suite on TEST_WORKERS processes (PostgreSQL tests skip if no server)
-	$(BIN)/pytest $(PYTEST_PARALLEL)
+test: $(STAMP) lint metadata  ## lint, metadata checks, then the test suite on TEST_WORKERS processes (PostgreSQL tests skip if no server); Spark's: make test-spark
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not spark"
 
-test-fast: $(STAMP)  ## inner loop: everything but the fault suite and the UI test, no lint
-	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not reliability and not ui"
+test-fast: $(STAMP)  ## inner loop: everything but the fault suite, the UI test and Spark, no lint
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not reliability and not ui and not spark"
+
+# one module per process: each holds one local Spark session (JVM) of its own
+test-spark: $(STAMP)  ## the end-to-end modules on Apache Spark (local session, Java 17)
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m spark
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -82,6 +82,8 @@ def timing_of(measures: list[Measure]) -> Timing:
 
 
 def target_args(env: dict[str, str]) -> list[str]:
+    if "WAREHOUSE_SPARK_DIR" in env:
+        return ["--target", "spark"]
     return ["--target", "postgres"] if "PGDATABASE" in env else []
 
 
@@ -102,6 +104,15 @@ class Workspace:
         folder.mkdir()
         return {
             "WAREHOUSE_DUCKDB": str(folder / "warehouse.duckdb"),
+            "WAREHOUSE_DLT_DIR": str(folder / "dlt"),
+        }
+
+    def spark_env(self) -> dict[str, str]:
+        """A Spark warehouse (raw lake, tables, local metastore) in a folder of its own."""
+        folder = self.root / f"s-{uuid.uuid4().hex[:8]}"
+        folder.mkdir()
+        return {
+            "WAREHOUSE_SPARK_DIR": str(folder / "spark"),
             "WAREHOUSE_DLT_DIR": str(folder / "dlt"),
         }
 

@@ -17,6 +17,7 @@ Cases (sizes at --scale full; SCALES has the others):
   run again with nothing new.
 - full-and-incremental: files + events -> all marts on DuckDB (200k + 200k and
   1M + 1M), then +1 % of both, then a run with nothing new.
+- full-and-incremental-spark: the same on Spark (a local session), once per size.
 - events-postgres: ~1M and ~10M events on PostgreSQL: the first build, a run with
   nothing new, +1 % events, and (10M) the trailing-4-hour attention query.
 
@@ -89,6 +90,7 @@ CASES: dict[str, Callable[[Workspace, dict, int], list[CaseResult]]] = {
     "peak-rss-big-csv": ingest_cases.case_peak_rss_big_csv,
     "nothing-new-deliveries": build_cases.case_nothing_new_deliveries,
     "full-and-incremental": build_cases.case_full_run_and_incremental,
+    "full-and-incremental-spark": build_cases.case_full_run_and_incremental_spark,
     "events-postgres": build_cases.case_events_postgres,
 }
 NEEDS_POSTGRES = {"setup-postgres", "ingest-csv-postgres", "events-postgres"}

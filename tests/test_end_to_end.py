@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import WAREHOUSES, execute, query
+from conftest import END_TO_END, END_TO_END_TARGETS, execute, query, skip_on_spark
 from reference import Expected, same_usd
 
 from ingest.pipeline import ingest_marketplace_files
@@ -47,14 +47,14 @@ def write_rate_history(inbox: Path) -> list[Path]:
     return paths
 
 
-@pytest.fixture(scope="module", params=list(WAREHOUSES))
+@pytest.fixture(scope="module", params=END_TO_END_TARGETS)
 def built_warehouse(request, tmp_path_factory):
     """Two ingest + incremental build rounds, as in production: the originals,
     then corrected re-deliveries. Returns the target and the expectation."""
     folder = tmp_path_factory.mktemp(request.param)
     inbox = folder / "inbox"
     expected = Expected()
-    with WAREHOUSES[request.param](folder):
+    with END_TO_END[request.param](folder):
         reports = []
         for write_batch in (write_sample_inbox, write_redeliveries, write_rate_history):
             write_batch(inbox)
@@ -194,6 +194,7 @@ def test_incremental_builds_equal_a_full_refresh(built_warehouse):
 
 def test_snapshots_keep_the_history_of_changed_attributes(built_warehouse):
     target, _, _ = built_warehouse
+    skip_on_spark(target, "dbt snapshots merge, which needs Delta, Iceberg or Hudi")
     # the re-delivery renames two SKUs and one seller: each has a closed version
     closed_skus = query(
         target, "select count(*) from snapshots.sku_snapshot where dbt_valid_to is not null"
@@ -216,6 +217,7 @@ CATALOG = {
 
 def test_incremental_catalog_equals_a_full_refresh_and_older_warehouses_upgrade(built_warehouse):
     target, _, _ = built_warehouse
+    skip_on_spark(target, "the catalog marts are rebuilt whole, and a column cannot be dropped")
     incremental = {table: query(target, statement) for table, statement in CATALOG.items()}
     assert all(row[-1] for rows in incremental.values() for row in rows)
 
@@ -272,6 +274,7 @@ def _comments(target: str, schema: str, table: str) -> tuple[str | None, dict[st
 )
 def test_descriptions_are_the_comments_a_bi_client_sees(built_warehouse, node, schema, table):
     target, _, _ = built_warehouse
+    skip_on_spark(target, "a Hive metastore keeps 256 characters of a column comment")
     documented = _manifest(target)["nodes"][node]
     table_comment, column_comments = _comments(target, schema, table)
     assert table_comment == documented["description"]
@@ -325,6 +328,7 @@ def test_the_export_holds_every_mart_partitioned_by_country(built_warehouse, tmp
     import pyarrow.dataset as pa_dataset
 
     target, expected, _ = built_warehouse
+    skip_on_spark(target, "the marts are Parquet already; `warehouse export` reads SQL engines")
     out = tmp_path / "export"
     assert cli_main(["export", "--target", target, "--out", str(out)]) == EXIT_OK
     manifest = json.loads((out / "manifest.json").read_text())

@@ -140,6 +140,12 @@ def test_a_failing_data_test_says_how_many_rows_and_where_its_query_is(duckdb_wa
             "Database Error in model dim_customer (models/marts/core/dim_customer.sql): "
             "relation raw.shop_events does not exist",
         ),
+        (  # dbt-spark: a second bare title, a blank line, then Spark's words
+            "Runtime Error in model sku (models/marts/catalog/sku.sql)\n  Runtime Error\n  \n"
+            '  [DATATYPE_MISSING_SIZE] DataType "VARCHAR" requires a length parameter',
+            "Runtime Error in model sku (models/marts/catalog/sku.sql): "
+            '[DATATYPE_MISSING_SIZE] DataType "VARCHAR" requires a length parameter',
+        ),
         ("relation raw.x does not exist\nLINE 3", "relation raw.x does not exist"),
     ],
 )

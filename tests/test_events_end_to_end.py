@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import WAREHOUSES, comparable_rows, query
+from conftest import END_TO_END, END_TO_END_TARGETS, comparable_rows, query
 from events_reference import EventsExpected, read_lines, utc_timestamp
 
 from ingest.pipeline import IngestReport, ingest_event_files
@@ -219,7 +219,7 @@ METRIC_COLUMNS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module", params=list(WAREHOUSES))
+@pytest.fixture(scope="module", params=END_TO_END_TARGETS)
 def built(request, tmp_path_factory):
     """Two ingest + incremental build rounds; the expectation from the same files."""
     target = request.param
@@ -233,7 +233,7 @@ def built(request, tmp_path_factory):
     batch2 = paths[cut:] + [_write_redelivery(batch1, extra), _write_bad_lines(batch1, extra)]
 
     expected = EventsExpected()
-    with WAREHOUSES[target](folder):
+    with END_TO_END[target](folder):
         for path in batch1:
             shutil.copy(path, inbox)
         expected.add_batch(inbox)
