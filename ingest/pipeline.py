@@ -395,6 +395,10 @@ def load_workers(target: str) -> int:
 
 def _existing_tables(pipeline: dlt.Pipeline, tables: list[str]) -> set[str]:
     """Which of `tables` the pipeline's dataset holds (all its sources share `raw`)."""
+    if isinstance(pipeline.destination, dlt.destinations.filesystem):
+        # files, not a catalog: the sql client over them only knows tables it was asked for
+        with pipeline.destination_client() as client:
+            return {table for table in tables if _has_files(client, table)}
     with pipeline.sql_client() as client:
         schema = client.make_qualified_table_name_path(None, quote=False)[-1]
         stored = {client.make_qualified_table_name_path(t, quote=False)[-1]: t for t in tables}
@@ -402,6 +406,13 @@ def _existing_tables(pipeline: dlt.Pipeline, tables: list[str]) -> set[str]:
             "select table_name from information_schema.tables where table_schema = %s", schema
         )
     return {stored[name] for (name,) in rows or [] if name in stored}
+
+
+def _has_files(client: Any, table: str) -> bool:
+    try:
+        return bool(client.list_table_files(table))
+    except DestinationUndefinedEntity:
+        return False
 
 
 def _for_people(url: str) -> str:
